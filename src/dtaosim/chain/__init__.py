@@ -1,0 +1,1 @@
+"""The chain's protocol, one module per mechanism (see ``docs/mechanics.md``)."""
