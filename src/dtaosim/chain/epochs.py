@@ -1,8 +1,9 @@
 """Epoch schedule: when a subnet's pending emission is drained and distributed (spec 5.5).
 
 * Legacy (launch -> 2026-06-25): ``blocks_until_next_epoch = tempo - ((block + netuid + 1) mod
-  (tempo + 1))``; the epoch fires when it is 0, so the period is ``tempo + 1`` blocks, phase-shifted
-  by netuid. Tempo 0 never fires.
+  (tempo + 1))``; the epoch fires when it is 0, i.e. when ``(block + netuid + 1) mod (tempo + 1)
+  == tempo`` (the spec's prose says ``== 0``; its own vectors T1-T9 and the formula say ``tempo``),
+  so the period is ``tempo + 1`` blocks, phase-shifted by netuid. Tempo 0 never fires.
 * HEAD (2026-06-25, "dynamic tempo"): fires when ``block - LastEpochBlock >= tempo``, at most
   ``MaxEpochsPerBlock`` (2) per block in netuid order; later due subnets wait for the next block.
 
@@ -36,7 +37,7 @@ def legacy_due(netuid: int, tempo: int, block: int) -> bool:
     """True when the legacy schedule fires at ``block``."""
     if tempo <= 0:
         return False
-    return (block + netuid + 1) % (tempo + 1) == 0
+    return (block + netuid + 1) % (tempo + 1) == tempo
 
 
 @njit(cache=True, inline="always", error_model="numpy")

@@ -163,6 +163,11 @@ def compute_shares(
                     out[i] = 0.0
 
 
+def _rowsum(a: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Sum along subnets in netuid order, as the compiled loop does (not pairwise)."""
+    return np.cumsum(a, axis=1)[:, -1:]
+
+
 def shares_numpy(
     rule: int,
     eligible: NDArray[np.bool_],
@@ -181,11 +186,11 @@ def shares_numpy(
     if rule in (TAO_FLOW, NET_FLOW):
         u = user_flow_ema
         if rule == NET_FLOW:
-            pos_u = np.where(elig, np.maximum(u, 0.0), 0.0).sum(axis=1, keepdims=True)
-            pos_p = np.where(elig, np.maximum(protocol_flow_ema, 0.0), 0.0).sum(
-                axis=1, keepdims=True
-            )
-            norm = np.where(pos_p > 0, np.minimum(1.0, pos_u / np.where(pos_p > 0, pos_p, 1)), 0)
+            pos_u = _rowsum(np.where(elig, np.maximum(u, 0.0), 0.0))
+            pos_p = _rowsum(np.where(elig, np.maximum(protocol_flow_ema, 0.0), 0.0))
+            with np.errstate(over="ignore"):
+                norm = np.where(pos_p > 0,
+                                np.minimum(1.0, pos_u / np.where(pos_p > 0, pos_p, 1)), 0)
             pf = protocol_flow_ema
             net = u - np.where(pf > 0, norm * pf, pf)
         else:
@@ -196,23 +201,23 @@ def shares_numpy(
         zmax = z.max(axis=1, keepdims=True)
         v = np.where(zmax > 0, z / np.where(zmax > 0, zmax, 1.0), 0.0)
         v = v if exponent == 1.0 else v**exponent
-        tot = v.sum(axis=1, keepdims=True)
+        tot = _rowsum(v)
         out = np.where(tot > 0, v / np.where(tot > 0, tot, 1.0), 0.0)
     else:
         s = np.where(elig, ema, 0.0)
-        tot = s.sum(axis=1, keepdims=True)
+        tot = _rowsum(s)
         out = np.where(tot > 0, s / np.where(tot > 0, tot, 1.0), s)
         if rule in (PRICE_BURN, PRICE_ROOTPROP_BURN):
             f = 1.0 - np.minimum(miner_burned, 1.0)
             if rule == PRICE_ROOTPROP_BURN:
                 f = f * root_prop
             w = out * f
-            wsum = w.sum(axis=1, keepdims=True)
+            wsum = _rowsum(w)
             out = np.where(wsum > 0, w / np.where(wsum > 0, wsum, 1.0), out)
     if use_enabled_flag:
         en = elig & enabled.astype(bool)
         any_disabled = (elig & ~enabled.astype(bool)).any(axis=1, keepdims=True)
-        en_sum = np.where(en, out, 0.0).sum(axis=1, keepdims=True)
+        en_sum = _rowsum(np.where(en, out, 0.0))
         renorm = np.where(en & (en_sum > 0), out / np.where(en_sum > 0, en_sum, 1.0), 0.0)
         out = np.where(any_disabled, renorm, out)
     return out

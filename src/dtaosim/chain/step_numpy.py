@@ -155,7 +155,7 @@ def step_numpy(state: ChainState, m: Mechanism) -> None:
                          m.emission_enabled_flag, ema_before, F[:, :, SF.MINER_BURNED], rho,
                          F[:, :, SF.FLOW_EMA], F[:, :, SF.PROTOCOL_FLOW_EMA], m.tao_flow_cutoff,
                          m.flow_norm_exponent)
-    ema_sum = np.where(elig, ema_before, 0.0).sum(axis=1, keepdims=True)
+    ema_sum = np.cumsum(np.where(elig, ema_before, 0.0), axis=1)[:, -1:]
     root_to_pending = np.broadcast_to((not m.root_sell_flag) | (ema_sum > 1.0), elig.shape)
     F[:, :, SF.SHARE] = share
     # 4. injection and chain buys
@@ -240,7 +240,7 @@ def step_numpy(state: ChainState, m: Mechanism) -> None:
     if m.epoch_schedule == EpochSchedule.LEGACY:
         tempo = I[:, :, SI.TEMPO]
         due = ex & (tempo > 0) & (((block + state.netuids[None, :] + 1)
-                                   % np.where(tempo > 0, tempo + 1, 1)) == 0)
+                                   % np.where(tempo > 0, tempo + 1, 1)) == tempo)
     else:
         want = ex & (I[:, :, SI.TEMPO] > 0) & (
             block - I[:, :, SI.LAST_EPOCH_BLOCK] >= I[:, :, SI.TEMPO])
