@@ -15,7 +15,7 @@ from dtaosim.chain.injection import (
 )
 from dtaosim.engine import run_blocks
 from dtaosim.mechanisms import get_mechanism
-from dtaosim.state import GI, SI
+from dtaosim.state import GI
 
 from .conftest import make_state
 
@@ -23,7 +23,7 @@ HEAD = get_mechanism("price-burn-2026-06")
 BIG_ROOT = 10**15  # root proportion ~ 1 against ~1e6 RAO of alpha
 
 
-def head_with_emission(e: int):  # noqa: ANN201
+def head_with_emission(e: int):
     return HEAD.with_(default_block_emission=e, tao_weight=1.0)
 
 

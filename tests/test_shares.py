@@ -20,12 +20,12 @@ from dtaosim.chain.shares import (
 )
 
 
-def shares(rule: int, ema=None, burned=None, rho=None, uflow=None, pflow=None,  # noqa: ANN001
-           eligible=None, enabled=None, flag=False, cutoff=0.0, p=1.0):  # noqa: ANN001, ANN202
+def shares(rule: int, ema=None, burned=None, rho=None, uflow=None, pflow=None,
+           eligible=None, enabled=None, flag=False, cutoff=0.0, p=1.0):
     n = len(next(a for a in (ema, uflow) if a is not None))
     z = np.zeros(n)
 
-    def arr(a, fill):  # noqa: ANN001, ANN202
+    def arr(a, fill):
         return np.asarray(a, dtype=float) if a is not None else np.full(n, fill)
 
     el = np.asarray(eligible, bool) if eligible is not None else np.ones(n, bool)
@@ -115,8 +115,8 @@ def test_ineligible_subnets_get_nothing() -> None:
     enabled=arrays(bool, 8),
     flag=st.booleans(),
 )
-def test_shares_sum_to_one_over_eligible_or_zero(rule, ema, burned, rho, uflow, pflow,  # noqa: ANN001
-                                                 eligible, enabled, flag) -> None:  # noqa: ANN001
+def test_shares_sum_to_one_over_eligible_or_zero(rule, ema, burned, rho, uflow, pflow,
+                                                 eligible, enabled, flag) -> None:
     out = shares(rule, ema=ema, burned=burned, rho=rho, uflow=uflow, pflow=pflow,
                  eligible=eligible, enabled=enabled, flag=flag)
     assert np.all(out >= 0)

@@ -1,0 +1,618 @@
+"""Run outputs: tidy tables of the state, a streaming run-directory writer and a summary.
+
+A run directory holds::
+
+    config.toml          the resolved configuration (every mechanism constant)
+    manifest.json        version, seed, mechanism, timings, files written
+    timeseries.parquet   one row per (run, record, existing subnet)
+    network.parquet      one row per (run, record)
+
+Amounts in the tables are TAO or alpha (``float64``; RAO / 10**9); ``day`` counts days since
+the start block (``state.meta["start_block"]``, else block 0). Query them with DuckDB::
+
+    duckdb -c "select day, median(price) from 'runs/x/timeseries.parquet' group by day"
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from numpy.typing import NDArray
+from rich.table import Table
+
+from .errors import ConfigError
+from .state import GI, SF, SI, ChainState
+from .units import BLOCKS_PER_DAY, RAO_PER_TAO
+
+__all__ = [
+    "NETWORK_FILE",
+    "NETWORK_SCHEMA",
+    "SUBNETS_FILE",
+    "SUBNET_SCHEMA",
+    "RunWriter",
+    "dtaosim_version",
+    "state_frames",
+    "summary_table",
+]
+
+SUBNETS_FILE = "timeseries.parquet"
+NETWORK_FILE = "network.parquet"
+CONFIG_FILE = "config.toml"
+MANIFEST_FILE = "manifest.json"
+
+_RAO = float(RAO_PER_TAO)
+
+# Per-subnet RAO fields written in TAO/alpha units: column name -> field.
+_SUBNET_AMOUNTS: tuple[tuple[str, SI], ...] = (
+    ("tao_reserve", SI.TAO_RESERVE),
+    ("alpha_in", SI.ALPHA_IN),
+    ("alpha_out", SI.ALPHA_OUT),
+    ("cum_tao_in", SI.CUM_TAO_IN),
+    ("cum_alpha_in", SI.CUM_ALPHA_IN),
+    ("cum_alpha_out", SI.CUM_ALPHA_OUT),
+    ("cum_excess_tao", SI.CUM_EXCESS_TAO),
+    ("cum_chain_bought", SI.CUM_CHAIN_BOUGHT),
+    ("cum_root_sold_tao", SI.CUM_ROOT_SOLD_TAO),
+    ("cum_miner_burned", SI.CUM_MINER_BURNED),
+    ("cum_owner_cut", SI.CUM_OWNER_CUT),
+    ("cum_miner_paid", SI.CUM_MINER_PAID),
+    ("cum_staker_paid", SI.CUM_STAKER_PAID),
+    ("cum_root_divs", SI.CUM_ROOT_DIVS),
+    ("pending_server", SI.PENDING_SERVER),
+    ("pending_validator", SI.PENDING_VALIDATOR),
+    ("pending_root", SI.PENDING_ROOT),
+    ("pending_owner", SI.PENDING_OWNER),
+    ("pending_root_tao", SI.PENDING_ROOT_TAO),
+    ("stake_owner", SI.STAKE_OWNER),
+    ("stake_miners", SI.STAKE_MINERS),
+    ("stake_stakers", SI.STAKE_STAKERS),
+    ("stake_root_kept", SI.STAKE_ROOT_KEPT),
+    ("root_claimable", SI.ROOT_CLAIMABLE),
+    ("protocol_alpha", SI.PROTOCOL_ALPHA),
+    ("burned_alpha", SI.BURNED_ALPHA),
+    ("undistributed_alpha", SI.UNDISTRIBUTED_ALPHA),
+    ("locked_tao", SI.LOCKED_TAO),
+    ("neuron_burn", SI.NEURON_BURN),
+)
+# Per-subnet float fields: column name -> (field, scale); RAO-valued ones divided by 1e9.
+_SUBNET_FLOATS: tuple[tuple[str, SF, float], ...] = (
+    ("price_ema", SF.PRICE_EMA, 1.0),
+    ("share", SF.SHARE, 1.0),
+    ("tao_emission", SF.TAO_EMISSION, _RAO),  # TAO per block (latest block)
+    ("cum_tao_emission", SF.CUM_TAO_EMISSION, _RAO),
+    ("flow_ema", SF.FLOW_EMA, _RAO),  # TAO per block
+    ("protocol_flow_ema", SF.PROTOCOL_FLOW_EMA, _RAO),  # TAO per block
+    ("quote_weight", SF.QUOTE_WEIGHT, 1.0),
+    ("miner_burn_fraction", SF.MINER_BURN_FRACTION, 1.0),
+    ("miner_burned", SF.MINER_BURNED, 1.0),
+)
+_SUBNET_INTS: tuple[tuple[str, SI], ...] = (
+    ("registered_at", SI.REGISTERED_AT),
+    ("first_emission_block", SI.FIRST_EMISSION_BLOCK),
+    ("epoch_count", SI.EPOCH_COUNT),
+    ("tempo", SI.TEMPO),
+)
+_SUBNET_FLAGS: tuple[tuple[str, SI], ...] = (("emission_enabled", SI.EMISSION_ENABLED),)
+
+_NETWORK_AMOUNTS: tuple[tuple[str, GI], ...] = (
+    ("total_issuance", GI.TOTAL_ISSUANCE),
+    ("root_stake", GI.ROOT_STAKE),
+    ("free_tao", GI.FREE_TAO),
+    ("minted_tao", GI.MINTED_TAO),
+    ("recycled_tao", GI.RECYCLED_TAO),
+    ("burned_tao", GI.BURNED_TAO),
+    ("author_fees_tao", GI.AUTHOR_FEES_TAO),
+    ("block_emission", GI.BLOCK_EMISSION),
+    ("dissolution_paid_tao", GI.DISSOLUTION_PAID_TAO),
+    ("locked_tao_total", GI.LOCKED_TAO_TOTAL),
+    ("last_lock_cost", GI.LAST_LOCK_COST),
+)
+_NETWORK_COUNTS: tuple[tuple[str, GI], ...] = (
+    ("subnets_registered", GI.SUBNETS_REGISTERED),
+    ("subnets_dissolved", GI.SUBNETS_DISSOLVED),
+)
+
+SUBNET_SCHEMA: pa.Schema = pa.schema(
+    [
+        ("run", pa.int32()),
+        ("block", pa.int64()),
+        ("netuid", pa.int32()),
+        ("day", pa.float64()),
+        ("tao_reserve", pa.float64()),
+        ("alpha_in", pa.float64()),
+        ("alpha_out", pa.float64()),
+        ("alpha_issuance", pa.float64()),
+        ("price", pa.float64()),
+        *[(n, pa.float64()) for n, _, _ in _SUBNET_FLOATS],
+        *[(n, pa.float64()) for n, _ in _SUBNET_AMOUNTS[3:]],
+        *[(n, pa.bool_()) for n, _ in _SUBNET_FLAGS],
+        *[(n, pa.int64()) for n, _ in _SUBNET_INTS],
+    ]
+)
+"""Columns of ``timeseries.parquet`` (amounts in TAO/alpha, prices in TAO per alpha)."""
+
+NETWORK_SCHEMA: pa.Schema = pa.schema(
+    [
+        ("run", pa.int32()),
+        ("block", pa.int64()),
+        ("day", pa.float64()),
+        *[(n, pa.float64()) for n, _ in _NETWORK_AMOUNTS],
+        ("pools_tao", pa.float64()),
+        ("pending_root_tao", pa.float64()),
+        ("subnets", pa.int64()),
+        *[(n, pa.int64()) for n, _ in _NETWORK_COUNTS],
+        ("sum_price", pa.float64()),
+        ("sum_price_ema", pa.float64()),
+    ]
+)
+"""Columns of ``network.parquet``."""
+
+
+def _start_block(state: ChainState) -> int:
+    start = state.meta.get("start_block")
+    return int(start) if isinstance(start, int | np.integer) else 0
+
+
+def state_frames(state: ChainState, run_slice: slice | None = None) -> tuple[pa.Table, pa.Table]:
+    """Tidy tables of one recorded state.
+
+    Parameters
+    ----------
+    state
+        The state after ``state.block``.
+    run_slice
+        Only these runs (to bound memory for very many runs); all runs by default.
+
+    Returns
+    -------
+    subnets : pyarrow.Table
+        One row per (run, netuid) for existing subnets, columns :data:`SUBNET_SCHEMA`.
+    network : pyarrow.Table
+        One row per run, columns :data:`NETWORK_SCHEMA`.
+    """
+    sl = run_slice if run_slice is not None else slice(None)
+    ints = state.ints[sl]
+    floats = state.floats[sl]
+    gints = state.gints[sl]
+    first_run = sl.indices(state.runs)[0]
+    nruns = ints.shape[0]
+    day = (state.block - _start_block(state)) / BLOCKS_PER_DAY
+
+    exists = ints[:, :, SI.EXISTS] != 0
+    r_idx, s_idx = np.nonzero(exists)  # run-major order
+    n = r_idx.size
+
+    def amount(f: SI) -> NDArray[np.float64]:
+        return ints[r_idx, s_idx, f].astype(np.float64) / _RAO
+
+    price_all = _spot_price(ints, floats)
+    cols: dict[str, Any] = {
+        "run": (r_idx + first_run).astype(np.int32),
+        "block": np.full(n, state.block, dtype=np.int64),
+        "netuid": (s_idx + 1).astype(np.int32),
+        "day": np.full(n, day, dtype=np.float64),
+        "tao_reserve": amount(SI.TAO_RESERVE),
+        "alpha_in": amount(SI.ALPHA_IN),
+        "alpha_out": amount(SI.ALPHA_OUT),
+        "alpha_issuance": (
+            ints[r_idx, s_idx, SI.ALPHA_IN] + ints[r_idx, s_idx, SI.ALPHA_OUT]
+        ).astype(np.float64)
+        / _RAO,
+        "price": price_all[r_idx, s_idx],
+    }
+    for name, ff, scale in _SUBNET_FLOATS:
+        v = floats[r_idx, s_idx, ff]
+        cols[name] = v / scale if scale != 1.0 else v.copy()
+    for name, fi in _SUBNET_AMOUNTS[3:]:
+        cols[name] = amount(fi)
+    for name, fi in _SUBNET_FLAGS:
+        cols[name] = ints[r_idx, s_idx, fi] != 0
+    for name, fi in _SUBNET_INTS:
+        cols[name] = ints[r_idx, s_idx, fi].copy()
+    subnets = pa.Table.from_pydict(cols, schema=SUBNET_SCHEMA)
+
+    ex = exists.astype(np.float64)
+    net: dict[str, Any] = {
+        "run": np.arange(first_run, first_run + nruns, dtype=np.int32),
+        "block": np.full(nruns, state.block, dtype=np.int64),
+        "day": np.full(nruns, day, dtype=np.float64),
+    }
+    for name, fg in _NETWORK_AMOUNTS:
+        net[name] = gints[:, fg].astype(np.float64) / _RAO
+    net["pools_tao"] = (ints[:, :, SI.TAO_RESERVE] * exists).sum(axis=1).astype(np.float64) / _RAO
+    net["pending_root_tao"] = (ints[:, :, SI.PENDING_ROOT_TAO] * exists).sum(axis=1).astype(
+        np.float64
+    ) / _RAO
+    net["subnets"] = exists.sum(axis=1).astype(np.int64)
+    for name, fg in _NETWORK_COUNTS:
+        net[name] = gints[:, fg].astype(np.int64)
+    net["sum_price"] = (price_all * ex).sum(axis=1)
+    net["sum_price_ema"] = (floats[:, :, SF.PRICE_EMA] * ex).sum(axis=1)
+    network = pa.Table.from_pydict(net, schema=NETWORK_SCHEMA)
+    return subnets, network
+
+
+def _spot_price(ints: NDArray[np.int64], floats: NDArray[np.float64]) -> NDArray[np.float64]:
+    """:meth:`ChainState.spot_price` on a slice of the packed arrays."""
+    view = ChainState(0, ints, floats, np.zeros((ints.shape[0], len(GI)), dtype=np.int64))
+    return view.spot_price()
+
+
+# ---------------------------------------------------------------------------------- writer
+def dtaosim_version() -> str:
+    """Installed version of dtaosim (``"unknown"`` when not installed)."""
+    try:
+        return metadata.version("dtaosim")
+    except metadata.PackageNotFoundError:  # pragma: no cover
+        return "unknown"
+
+
+def _version_of(module: str) -> str:
+    try:
+        return metadata.version(module)
+    except metadata.PackageNotFoundError:  # pragma: no cover
+        return "unknown"
+
+
+def _is_nonempty_dir(p: Path) -> bool:
+    return p.is_dir() and any(p.iterdir())
+
+
+class _TableStream:
+    """Buffered ``ParquetWriter``: few large row groups, bounded memory."""
+
+    def __init__(self, path: Path, schema: pa.Schema, rows_per_group: int) -> None:
+        self.path = path
+        self.schema = schema
+        self.rows_per_group = rows_per_group
+        self.rows = 0
+        self._buffer: list[pa.Table] = []
+        self._buffered = 0
+        self._writer: pq.ParquetWriter | None = None
+
+    def write(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        self._buffer.append(table)
+        self._buffered += table.num_rows
+        self.rows += table.num_rows
+        if self._buffered >= self.rows_per_group:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._buffer:
+            return
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
+        self._writer.write_table(
+            pa.concat_tables(self._buffer), row_group_size=max(self._buffered, 1)
+        )
+        self._buffer = []
+        self._buffered = 0
+
+    def close(self) -> None:
+        self.flush()
+        if self._writer is None:  # nothing recorded: still leave a valid, empty file
+            self._writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
+        self._writer.close()
+
+    def abort(self) -> None:
+        self._buffer = []
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except Exception:  # pragma: no cover - the file is removed anyway
+                pass
+
+
+class RunWriter:
+    """Write a run directory atomically, streaming records to Parquet.
+
+    Everything goes into a temporary sibling ``<out>.tmp-<random>``, renamed to ``<out>`` when
+    the ``with`` block ends without an exception; on any exception (including
+    ``KeyboardInterrupt``) the temporary directory is removed, as are parent directories this
+    writer created, so no half-written output remains.
+
+    Parameters
+    ----------
+    out
+        Target run directory.
+    overwrite
+        Replace ``out`` if it exists and is not empty (otherwise refuse).
+    rows_per_group
+        Rows buffered before a Parquet row group is written.
+
+    Raises
+    ------
+    ConfigError
+        At construction, if ``out`` exists and is non-empty (and not ``overwrite``) or is not a
+        directory.
+
+    Examples
+    --------
+    >>> with RunWriter(Path("runs/x")) as w:          # doctest: +SKIP
+    ...     w.write_text("config.toml", text)
+    ...     final = simulate(state, mech, ..., on_record=w.record)
+    ...     w.write_manifest({"seed": 0})
+    """
+
+    def __init__(self, out: str | Path, *, overwrite: bool = False, rows_per_group: int = 262_144):
+        self.out = Path(out)
+        self.overwrite = overwrite
+        self.rows_per_group = rows_per_group
+        self._check_target()
+        self.tmp: Path | None = None
+        self.records = 0
+        self._created_parents: list[Path] = []
+        self._subnets: _TableStream | None = None
+        self._network: _TableStream | None = None
+        self._manifest_written = False
+
+    # ------------------------------------------------------------------ context
+    def _check_target(self) -> None:
+        out = self.out
+        if out.exists() and not out.is_dir():
+            raise ConfigError(f"output path {out} exists and is not a directory")
+        if _is_nonempty_dir(out) and not self.overwrite:
+            raise ConfigError(
+                f"output directory {out} already exists and is not empty "
+                "(use --overwrite or another --out)"
+            )
+
+    def __enter__(self) -> RunWriter:
+        parent = self.out.parent
+        missing: list[Path] = []
+        p = parent
+        while not p.exists():
+            missing.append(p)
+            p = p.parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ConfigError(f"cannot create {parent}: {e.strerror or e}") from None
+        self._created_parents = missing  # deepest first
+        try:
+            self.tmp = Path(tempfile.mkdtemp(prefix=f"{self.out.name}.tmp-", dir=parent))
+        except OSError as e:
+            self._remove_created_parents()
+            raise ConfigError(f"cannot write to {parent}: {e.strerror or e}") from None
+        self._subnets = _TableStream(self.tmp / SUBNETS_FILE, SUBNET_SCHEMA, self.rows_per_group)
+        self._network = _TableStream(self.tmp / NETWORK_FILE, NETWORK_SCHEMA, self.rows_per_group)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            try:
+                self._close_streams()
+                self._commit()
+            except BaseException:
+                self._discard()
+                raise
+        else:
+            self._discard()
+
+    # ------------------------------------------------------------------ writing
+    def _require_open(self) -> Path:
+        if self.tmp is None:
+            raise RuntimeError("RunWriter is not open (use it as a context manager)")
+        return self.tmp
+
+    def path(self, name: str) -> Path:
+        """Path of ``name`` inside the (temporary) run directory."""
+        return self._require_open() / name
+
+    def record(self, state: ChainState) -> None:
+        """Append one recorded state to ``timeseries.parquet`` and ``network.parquet``.
+
+        Suitable as ``simulate(..., on_record=writer.record)``. Large batches are converted in
+        chunks of runs so memory stays bounded.
+        """
+        self._require_open()
+        assert self._subnets is not None and self._network is not None
+        if self._manifest_written:
+            raise RuntimeError("record() after write_manifest()")
+        chunk = max(1, self.rows_per_group // max(state.subnets, 1))
+        for start in range(0, state.runs, chunk):
+            subnets, network = state_frames(state, slice(start, min(start + chunk, state.runs)))
+            self._subnets.write(subnets)
+            self._network.write(network)
+        self.records += 1
+
+    def write_text(self, name: str, text: str) -> Path:
+        """Write a text file (e.g. ``config.toml``) into the run directory."""
+        p = self.path(name)
+        p.write_text(text, encoding="utf-8")
+        return p
+
+    def write_manifest(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Finish the record streams and write ``manifest.json``.
+
+        ``fields`` (seed, runs, mechanism, timings ...) are completed with the dtaosim, Python,
+        NumPy, Numba and PyArrow versions, the UTC creation time, the number of records, the
+        row counts and the list of files written. No record may follow.
+
+        Returns
+        -------
+        dict
+            The manifest as written.
+        """
+        tmp = self._require_open()
+        self._close_streams()
+        assert self._subnets is not None and self._network is not None
+        manifest: dict[str, Any] = {
+            "dtaosim_version": dtaosim_version(),
+            "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        manifest.update(fields)
+        manifest["records"] = self.records
+        manifest["rows"] = {SUBNETS_FILE: self._subnets.rows, NETWORK_FILE: self._network.rows}
+        manifest["versions"] = {
+            "dtaosim": dtaosim_version(),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "numba": _version_of("numba"),
+            "pyarrow": pa.__version__,
+            "platform": f"{sys.platform}-{platform.machine()}",
+        }
+        files = sorted({p.name for p in tmp.iterdir() if p.is_file()} | {MANIFEST_FILE})
+        manifest["files"] = files
+        (tmp / MANIFEST_FILE).write_text(
+            json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8"
+        )
+        self._manifest_written = True
+        return manifest
+
+    # ------------------------------------------------------------------ internals
+    def _close_streams(self) -> None:
+        if self._subnets is not None:
+            self._subnets.close()
+        if self._network is not None:
+            self._network.close()
+
+    def _commit(self) -> None:
+        tmp = self._require_open()
+        out = self.out
+        old: Path | None = None
+        if out.exists():
+            if not out.is_dir():
+                raise ConfigError(f"output path {out} exists and is not a directory")
+            if _is_nonempty_dir(out):
+                if not self.overwrite:
+                    raise ConfigError(f"output directory {out} appeared while running")
+                old = Path(tempfile.mkdtemp(prefix=f"{out.name}.old-", dir=out.parent))
+                os.replace(out, old / out.name)
+            else:
+                out.rmdir()
+        try:
+            os.replace(tmp, out)
+        except BaseException:
+            if old is not None:  # put the previous run back
+                os.replace(old / out.name, out)
+                shutil.rmtree(old, ignore_errors=True)
+            raise
+        self.tmp = out
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def _discard(self) -> None:
+        for stream in (self._subnets, self._network):
+            if stream is not None:
+                stream.abort()
+        if self.tmp is not None and self.tmp != self.out:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        self.tmp = None
+        self._remove_created_parents()
+
+    def _remove_created_parents(self) -> None:
+        for p in self._created_parents:  # deepest first
+            try:
+                p.rmdir()
+            except OSError:
+                break
+        self._created_parents = []
+
+
+# ---------------------------------------------------------------------------------- summary
+def _fmt_amount(x: float) -> str:
+    if x == 0:
+        return "0"
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.3f}"
+
+
+def _median(x: NDArray[Any]) -> float:
+    return float(np.median(np.asarray(x, dtype=np.float64)))
+
+
+def summary_table(first_state: ChainState, last_state: ChainState) -> Table:
+    """Short terminal summary of a run (per-run medians when there are several runs).
+
+    Parameters
+    ----------
+    first_state, last_state
+        The states at the start and at the end of the run.
+
+    Returns
+    -------
+    rich.table.Table
+        Rows: days simulated, TAO issuance, TAO emitted and recycled, TAO in pools, sum of
+        prices, top-5 subnets by emission share at the end, subnets registered/dissolved.
+    """
+    runs = last_state.runs
+    title = "dtaosim run summary" + (f" (median of {runs} runs)" if runs > 1 else "")
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("quantity")
+    table.add_column("start", justify="right")
+    table.add_column("end", justify="right")
+
+    def g(state: ChainState, f: GI) -> NDArray[np.float64]:
+        return state.g(f).astype(np.float64) / _RAO
+
+    def pools(state: ChainState) -> NDArray[np.float64]:
+        ex = state.si(SI.EXISTS) != 0
+        return (state.si(SI.TAO_RESERVE) * ex).sum(axis=1).astype(np.float64) / _RAO
+
+    def sum_price(state: ChainState) -> NDArray[np.float64]:
+        ex = state.si(SI.EXISTS) != 0
+        return (state.spot_price() * ex).sum(axis=1)
+
+    def subnets(state: ChainState) -> NDArray[np.float64]:
+        return (state.si(SI.EXISTS) != 0).sum(axis=1).astype(np.float64)
+
+    days = (last_state.block - first_state.block) / BLOCKS_PER_DAY
+    blocks = last_state.block - first_state.block
+    table.add_row("days simulated", "", f"{days:,.2f} ({blocks:,} blocks)")
+    table.add_row(
+        "TAO issuance",
+        _fmt_amount(_median(g(first_state, GI.TOTAL_ISSUANCE))),
+        _fmt_amount(_median(g(last_state, GI.TOTAL_ISSUANCE))),
+    )
+    for label, f in (("TAO emitted", GI.MINTED_TAO), ("TAO recycled", GI.RECYCLED_TAO)):
+        diff = g(last_state, f) - g(first_state, f)
+        table.add_row(label, "", _fmt_amount(_median(diff)))
+    table.add_row(
+        "TAO in pools",
+        _fmt_amount(_median(pools(first_state))),
+        _fmt_amount(_median(pools(last_state))),
+    )
+    table.add_row(
+        "sum of prices (TAO/alpha)",
+        f"{_median(sum_price(first_state)):.4f}",
+        f"{_median(sum_price(last_state)):.4f}",
+    )
+    table.add_row(
+        "subnets",
+        f"{_median(subnets(first_state)):g}",
+        f"{_median(subnets(last_state)):g}",
+    )
+    for label, f in (
+        ("subnets registered", GI.SUBNETS_REGISTERED),
+        ("subnets dissolved", GI.SUBNETS_DISSOLVED),
+    ):
+        diff = last_state.g(f).astype(np.float64) - first_state.g(f).astype(np.float64)
+        table.add_row(label, "", f"{_median(diff):g}")
+
+    share = np.where(last_state.si(SI.EXISTS) != 0, last_state.sf(SF.SHARE), 0.0)
+    med_share = np.median(share, axis=0)
+    order = np.argsort(-med_share, kind="stable")[:5]
+    top = [f"{int(k) + 1}: {med_share[k]:.1%}" for k in order if med_share[k] > 0]
+    table.add_row("top-5 by share (netuid: %)", "", ", ".join(top) or "-")
+    return table

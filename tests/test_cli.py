@@ -1,0 +1,442 @@
+"""CLI, run configuration and run-directory tests (``dtaosim run`` / ``dtaosim mechanisms``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from dtaosim.errors import DataError, InvariantViolation
+from dtaosim.state import GI, SF, SI, ChainState
+
+# --- TEMPORARY stand-in for dtaosim.snapshot until that module lands (then delete this block).
+try:
+    import dtaosim.snapshot  # noqa: F401
+except ModuleNotFoundError as _e:  # pragma: no cover - depends on the checkout
+    if _e.name != "dtaosim.snapshot":
+        raise
+    _stub = types.ModuleType("dtaosim.snapshot")
+
+    class _Snapshot:
+        block = 6_000_000
+
+    def _default_snapshot() -> _Snapshot:
+        return _Snapshot()
+
+    def _load_snapshot(path: Any) -> _Snapshot:
+        if not Path(path).is_file():
+            raise DataError(f"snapshot file not found: {path}")
+        return _Snapshot()
+
+    def _snapshot_to_state(snap: _Snapshot, runs: int, mech: Any = None) -> ChainState:
+        s = ChainState.empty(runs, 4, block=snap.block)
+        for k in range(3):
+            s.ints[:, k, SI.EXISTS] = 1
+            s.ints[:, k, SI.TAO_RESERVE] = (k + 1) * 10**12
+            s.ints[:, k, SI.ALPHA_IN] = (k + 1) * 10**13
+            s.floats[:, k, SF.PRICE_EMA] = 0.1
+        pools = int(s.ints[0, :, SI.TAO_RESERVE].sum())
+        s.gints[:, GI.ROOT_STAKE] = 5 * 10**15
+        s.gints[:, GI.FREE_TAO] = 4 * 10**15
+        s.gints[:, GI.TOTAL_ISSUANCE] = pools + 9 * 10**15
+        s.gints[:, GI.ISSUANCE_START] = s.gints[:, GI.TOTAL_ISSUANCE]
+        return s
+
+    _stub.default_snapshot = _default_snapshot  # type: ignore[attr-defined]
+    _stub.load_snapshot = _load_snapshot  # type: ignore[attr-defined]
+    _stub.snapshot_to_state = _snapshot_to_state  # type: ignore[attr-defined]
+    sys.modules["dtaosim.snapshot"] = _stub
+# --- end of the temporary stand-in
+
+from dtaosim import cli, simulation
+from dtaosim import snapshot as snapshots
+from dtaosim.cli import app
+from dtaosim.config import (
+    RunConfig,
+    dump_config_toml,
+    load_config,
+    resolve_mechanism,
+)
+from dtaosim.errors import ConfigError
+from dtaosim.mechanisms import HEAD_PRESET, PRESETS, Mechanism
+from dtaosim.results import RunWriter, state_frames, summary_table
+
+runner = CliRunner()
+WIDE = {"COLUMNS": "250"}
+
+
+def _fake_simulate(
+    state: ChainState,
+    mech: Mechanism,
+    *,
+    blocks: int,
+    record_every: int,
+    seed: int,
+    exogenous: Any = None,
+    check_invariants: bool = True,
+    on_record: Any = None,
+    on_progress: Any = None,
+    **_: Any,
+) -> ChainState:
+    """Stand-in for simulation.simulate with the same recording contract."""
+    s = state.copy()
+    s.meta.setdefault("start_block", s.block)
+    if on_record:
+        on_record(s)
+    exists = s.ints[:, :, SI.EXISTS] != 0
+    done = 0
+    while done < blocks:
+        step = min(record_every - done % record_every, blocks - done)
+        minted = step * mech.default_block_emission
+        s.block += step
+        done += step
+        s.gints[:, GI.MINTED_TAO] += minted
+        s.gints[:, GI.TOTAL_ISSUANCE] += minted
+        s.gints[:, GI.FREE_TAO] += minted
+        s.floats[:, :, SF.SHARE] = exists / exists.sum(axis=1, keepdims=True)
+        if on_progress:
+            on_progress(done)
+        if on_record:
+            on_record(s)
+    return s
+
+
+@pytest.fixture
+def sim(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """The one place the simulator is faked (switch to the real one by deleting the patch).
+
+    Also moves into ``tmp_path`` so the default ``runs/`` directory lands there.
+    """
+    monkeypatch.setattr(simulation, "simulate", _fake_simulate)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _subnets_at_start(runs: int = 1) -> int:
+    state = snapshots.snapshot_to_state(
+        snapshots.default_snapshot(), runs, mech=PRESETS[HEAD_PRESET]
+    )
+    return int((state.ints[0, :, SI.EXISTS] != 0).sum())
+
+
+def _one_error(result: Any, *needles: str, code: int = 2) -> str:
+    assert result.exit_code == code, (result.exit_code, result.output)
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, result.stderr
+    line = lines[0]
+    assert line.startswith("error: "), line
+    for n in needles:
+        assert n in line, (n, line)
+    assert "Traceback" not in result.output
+    return line
+
+
+def _no_output(parent: Path, name: str) -> None:
+    assert not (parent / name).exists()
+    assert not list(parent.glob(f"{name}.tmp-*")), list(parent.iterdir())
+
+
+# ---------------------------------------------------------------------------------- mechanisms
+def test_mechanisms_lists_all_presets() -> None:
+    result = runner.invoke(app, ["mechanisms"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    for name in PRESETS:
+        assert name in result.stdout
+    assert "fee_rate=0" in result.stdout  # a constant differing from HEAD (launch: no fee)
+
+
+def test_mechanisms_show_prints_every_field() -> None:
+    result = runner.invoke(app, ["mechanisms", "--show", "dtao-2025-02"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    for field in Mechanism.model_fields:
+        if field not in ("name", "date", "description"):
+            assert field in result.stdout, field
+    assert "constant_product" in result.stdout
+
+
+def test_mechanisms_show_unknown() -> None:
+    result = runner.invoke(app, ["mechanisms", "--show", "nope"])
+    _one_error(result, "unknown mechanism 'nope'")
+
+
+# ---------------------------------------------------------------------------------- run
+def test_run_writes_run_directory(sim: Path) -> None:
+    out = sim / "out"
+    args = [
+        "run",
+        "--days",
+        "0.05",
+        "--record-every",
+        "120",
+        "--runs",
+        "2",
+        "--seed",
+        "7",
+        "--out",
+        str(out),
+    ]
+    result = runner.invoke(app, args, env=WIDE)
+    assert result.exit_code == 0, result.output
+    assert str(out) in result.stdout
+    assert "summary" in result.stdout
+    for name in ("config.toml", "manifest.json", "timeseries.parquet", "network.parquet"):
+        assert (out / name).is_file(), name
+    assert not list(sim.glob("out.tmp-*"))
+
+    records = 360 // 120 + 1  # initial state + every 120 blocks
+    subnets = _subnets_at_start()
+    ts = str(out / "timeseries.parquet")
+    assert duckdb.sql(f"select count(*) from '{ts}'").fetchall() == [(2 * records * subnets,)]
+    days = duckdb.sql(f"select distinct day from '{ts}' order by day").fetchall()
+    assert [d[0] for d in days] == pytest.approx([0.0, 120 / 7200, 240 / 7200, 360 / 7200])
+    net = duckdb.sql(
+        f"select run, count(*) from '{out / 'network.parquet'}' group by run order by run"
+    ).fetchall()
+    assert net == [(0, records), (1, records)]
+    cols = set(pq.read_schema(ts).names)
+    assert {
+        "run",
+        "block",
+        "netuid",
+        "day",
+        "price",
+        "tao_reserve",
+        "share",
+        "emission_enabled",
+        "epoch_count",
+    } <= cols
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 7
+    assert manifest["runs"] == 2
+    assert manifest["blocks"] == 360
+    assert manifest["mechanism"]["name"] == HEAD_PRESET
+    assert manifest["mechanism"]["rules"] == PRESETS[HEAD_PRESET].rules()
+    assert manifest["records"] == records
+    assert set(manifest["files"]) == {
+        "config.toml",
+        "manifest.json",
+        "timeseries.parquet",
+        "network.parquet",
+    }
+    for key in ("wall_time_s", "blocks_per_second", "start_block", "created_utc", "versions"):
+        assert key in manifest
+
+    # the written config reproduces the run's configuration and mechanism
+    cfg = load_config(out / "config.toml")
+    assert (cfg.seed, cfg.runs, cfg.days, cfg.record_every_blocks) == (7, 2, 0.05, 120)
+    assert resolve_mechanism(cfg) == PRESETS[HEAD_PRESET]
+
+
+def test_run_default_out_and_config_file(sim: Path) -> None:
+    cfg = sim / "c.toml"
+    cfg.write_text(
+        'days = 0.02\nruns = 3\nseed = 1\nmechanism = "dtao-2025-02"\n'
+        "record_every_blocks = 72\n[mechanism_overrides]\ntao_weight = 0.3\n"
+    )
+    result = runner.invoke(app, ["run", "--config", str(cfg), "--seed", "5"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    (out,) = (sim / "runs").iterdir()
+    assert out.name.startswith("dtao-2025-02-")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 5  # the CLI option overrides the file
+    assert manifest["runs"] == 3
+    assert manifest["mechanism"]["overrides"] == {"tao_weight": 0.3}
+    assert load_config(out / "config.toml").mechanism_overrides["tao_weight"] == 0.3
+
+
+def test_run_overwrite(sim: Path) -> None:
+    out = sim / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("x")
+    args = ["run", "--days", "0.01", "--out", str(out), "--overwrite"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert not (out / "old.txt").exists()
+    assert (out / "manifest.json").is_file()
+    assert sorted(p.name for p in sim.iterdir()) == ["out"]
+
+
+BAD_TOML = {
+    "unknown_key": ("days = 1\nbogus = 3\n", "'bogus'"),
+    "bad_syntax": ("days = = 1\n", "invalid TOML"),
+    "bad_value": ("runs = 0\n", "runs"),
+    "unknown_override": ("[mechanism_overrides]\nnot_a_field = 1\n", "not_a_field"),
+    "bad_override": ("[mechanism_overrides]\ntao_weight = 2.0\n", "tao_weight"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_TOML))
+def test_run_bad_config_file(sim: Path, case: str) -> None:
+    text, needle = BAD_TOML[case]
+    cfg = sim / "bad.toml"
+    cfg.write_text(text)
+    result = runner.invoke(app, ["run", "--config", str(cfg), "--out", str(sim / "out")])
+    _one_error(result, "bad.toml", needle)
+    _no_output(sim, "out")
+    assert not (sim / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["--mechanism", "nope"], ["--mechanism", "'nope'"]),
+        (["--days", "-1"], ["--days", "greater than 0"]),
+        (["--runs", "0"], ["--runs"]),
+        (["--runs", "100001"], ["--runs"]),
+        (["--seed", "-3"], ["--seed"]),
+        (["--record-every", "0"], ["--record-every"]),
+        (["--days", "abc"], ["--days"]),
+        (["--config", "missing.toml"], ["missing.toml", "not found"]),
+        (["--snapshot", "missing.json"], ["missing.json"]),
+        (["--bogus-option"], ["--bogus-option"]),
+    ],
+)
+def test_run_bad_options(sim: Path, args: list[str], needles: list[str]) -> None:
+    result = runner.invoke(app, ["run", "--days", "0.01", *args, "--out", str(sim / "out")])
+    _one_error(result, *needles)
+    _no_output(sim, "out")
+    assert not (sim / "runs").exists()
+
+
+def test_run_refuses_nonempty_out(sim: Path) -> None:
+    out = sim / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("precious")
+    result = runner.invoke(app, ["run", "--days", "0.01", "--out", str(out)])
+    _one_error(result, str(out), "--overwrite")
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert sorted(p.name for p in sim.iterdir()) == ["out"]
+
+
+def test_run_invariant_violation_leaves_nothing(sim: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing(state: ChainState, mech: Mechanism, **kw: Any) -> ChainState:
+        kw["on_record"](state)
+        kw["on_progress"](120)
+        kw["on_record"](state)
+        raise InvariantViolation("total_issuance", 120, 0, 3, "off by 1 RAO")
+
+    monkeypatch.setattr(simulation, "simulate", failing)
+    out = sim / "nested" / "out"
+    result = runner.invoke(app, ["run", "--days", "0.05", "--out", str(out)])
+    _one_error(result, "invariant violated", "total_issuance", code=1)
+    assert not (sim / "nested").exists()  # parents created for the run are removed too
+
+
+def test_run_unexpected_error_leaves_nothing(sim: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(state: ChainState, mech: Mechanism, **kw: Any) -> ChainState:
+        kw["on_record"](state)
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(simulation, "simulate", broken)
+    result = runner.invoke(app, ["run", "--days", "0.05", "--out", str(sim / "out")])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, RuntimeError)
+    _no_output(sim, "out")
+
+
+def test_no_command_shows_help() -> None:
+    result = runner.invoke(app, [])
+    assert result.exit_code == 2
+    assert "run" in result.output and "mechanisms" in result.output
+
+
+def test_main_is_console_entry_point() -> None:
+    assert callable(cli.main)
+
+
+# ---------------------------------------------------------------------------------- config
+def test_config_defaults_and_dump_roundtrip(tmp_path: Path) -> None:
+    cfg = RunConfig()
+    assert (cfg.days, cfg.runs, cfg.seed, cfg.mechanism) == (30.0, 1, 0, HEAD_PRESET)
+    assert cfg.record_every_blocks == 7200 and cfg.check_invariants and cfg.snapshot is None
+    mech = PRESETS["taoflow-2025-11"].with_(owner_cut=0.2)
+    cfg = RunConfig(mechanism="taoflow-2025-11", mechanism_overrides={"owner_cut": 0.2})
+    text = dump_config_toml(cfg, mech)
+    for field in Mechanism.model_fields:
+        assert f"{field} =" in text, field
+    p = tmp_path / "c.toml"
+    p.write_text(text)
+    back = load_config(p)
+    assert resolve_mechanism(back) == mech
+    assert back.exogenous == cfg.exogenous
+
+
+def test_config_rejects_unknown_override_by_name() -> None:
+    with pytest.raises(ValueError, match="nope"):
+        RunConfig(mechanism_overrides={"nope": 1})
+
+
+def test_load_config_errors_name_file_and_field(tmp_path: Path) -> None:
+    p = tmp_path / "x.toml"
+    p.write_text("[exogenous]\nnew_subnets_per_day = -1\n")
+    with pytest.raises(ConfigError, match=r"x\.toml.*exogenous\.new_subnets_per_day"):
+        load_config(p)
+
+
+# ---------------------------------------------------------------------------------- results
+def _state() -> ChainState:
+    s = ChainState.empty(2, 3, block=1000)
+    s.meta["start_block"] = 280
+    s.ints[:, 0, SI.EXISTS] = 1
+    s.ints[1, 2, SI.EXISTS] = 1
+    s.ints[:, :, SI.TAO_RESERVE] = 2 * 10**9
+    s.ints[:, :, SI.ALPHA_IN] = 4 * 10**9
+    s.floats[:, :, SF.TAO_EMISSION] = 5e8
+    s.ints[:, :, SI.EMISSION_ENABLED] = 1
+    s.gints[:, GI.TOTAL_ISSUANCE] = 7 * 10**9
+    return s
+
+
+def test_state_frames_units_and_rows() -> None:
+    subnets, network = state_frames(_state())
+    assert subnets.num_rows == 3
+    assert subnets.column("run").to_pylist() == [0, 1, 1]
+    assert subnets.column("netuid").to_pylist() == [1, 1, 3]
+    assert subnets.column("day").to_pylist() == [0.1] * 3
+    assert subnets.column("tao_reserve").to_pylist() == [2.0] * 3
+    assert subnets.column("price").to_pylist() == [0.5] * 3
+    assert subnets.column("tao_emission").to_pylist() == [0.5] * 3
+    assert subnets.column("emission_enabled").to_pylist() == [True] * 3
+    assert network.column("subnets").to_pylist() == [1, 2]
+    assert network.column("sum_price").to_pylist() == [0.5, 1.0]
+    assert network.column("total_issuance").to_pylist() == [7.0, 7.0]
+    sub1, net1 = state_frames(_state(), slice(1, 2))
+    assert sub1.column("run").to_pylist() == [1, 1]
+    assert net1.column("run").to_pylist() == [1]
+
+
+def test_run_writer_streams_in_row_groups(tmp_path: Path) -> None:
+    s = _state()
+    with RunWriter(tmp_path / "w", rows_per_group=4) as w:
+        for _ in range(5):
+            w.record(s)
+            s.block += 10
+        manifest = w.write_manifest({"seed": 1})
+    assert manifest["rows"] == {"timeseries.parquet": 15, "network.parquet": 10}
+    meta = pq.ParquetFile(tmp_path / "w" / "timeseries.parquet").metadata
+    assert meta.num_rows == 15 and meta.num_row_groups > 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w"]
+
+
+def test_summary_table_renders() -> None:
+    from rich.console import Console
+
+    first = _state()
+    last = first.copy()
+    last.block += 7200
+    last.floats[:, :, SF.SHARE] = 0.5
+    console = Console(width=200, record=True)
+    console.print(summary_table(first, last))
+    text = console.export_text()
+    assert "median of 2 runs" in text
+    assert "1.00" in text and "1: 50.0%" in text
+    assert np.isfinite(first.spot_price()).all()
