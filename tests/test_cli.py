@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
@@ -13,48 +11,6 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
-
-from dtaosim.errors import DataError, InvariantViolation
-from dtaosim.state import GI, SF, SI, ChainState
-
-# --- TEMPORARY stand-in for dtaosim.snapshot until that module lands (then delete this block).
-try:
-    import dtaosim.snapshot  # noqa: F401
-except ModuleNotFoundError as _e:  # pragma: no cover - depends on the checkout
-    if _e.name != "dtaosim.snapshot":
-        raise
-    _stub = types.ModuleType("dtaosim.snapshot")
-
-    class _Snapshot:
-        block = 6_000_000
-
-    def _default_snapshot() -> _Snapshot:
-        return _Snapshot()
-
-    def _load_snapshot(path: Any) -> _Snapshot:
-        if not Path(path).is_file():
-            raise DataError(f"snapshot file not found: {path}")
-        return _Snapshot()
-
-    def _snapshot_to_state(snap: _Snapshot, runs: int, mech: Any = None) -> ChainState:
-        s = ChainState.empty(runs, 4, block=snap.block)
-        for k in range(3):
-            s.ints[:, k, SI.EXISTS] = 1
-            s.ints[:, k, SI.TAO_RESERVE] = (k + 1) * 10**12
-            s.ints[:, k, SI.ALPHA_IN] = (k + 1) * 10**13
-            s.floats[:, k, SF.PRICE_EMA] = 0.1
-        pools = int(s.ints[0, :, SI.TAO_RESERVE].sum())
-        s.gints[:, GI.ROOT_STAKE] = 5 * 10**15
-        s.gints[:, GI.FREE_TAO] = 4 * 10**15
-        s.gints[:, GI.TOTAL_ISSUANCE] = pools + 9 * 10**15
-        s.gints[:, GI.ISSUANCE_START] = s.gints[:, GI.TOTAL_ISSUANCE]
-        return s
-
-    _stub.default_snapshot = _default_snapshot  # type: ignore[attr-defined]
-    _stub.load_snapshot = _load_snapshot  # type: ignore[attr-defined]
-    _stub.snapshot_to_state = _snapshot_to_state  # type: ignore[attr-defined]
-    sys.modules["dtaosim.snapshot"] = _stub
-# --- end of the temporary stand-in
 
 from dtaosim import cli, simulation
 from dtaosim import snapshot as snapshots
@@ -65,57 +21,18 @@ from dtaosim.config import (
     load_config,
     resolve_mechanism,
 )
-from dtaosim.errors import ConfigError
+from dtaosim.errors import ConfigError, InvariantViolation
 from dtaosim.mechanisms import HEAD_PRESET, PRESETS, Mechanism
 from dtaosim.results import RunWriter, state_frames, summary_table
+from dtaosim.state import GI, SF, SI, ChainState
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
 
 
-def _fake_simulate(
-    state: ChainState,
-    mech: Mechanism,
-    *,
-    blocks: int,
-    record_every: int,
-    seed: int,
-    exogenous: Any = None,
-    check_invariants: bool = True,
-    on_record: Any = None,
-    on_progress: Any = None,
-    **_: Any,
-) -> ChainState:
-    """Stand-in for simulation.simulate with the same recording contract."""
-    s = state.copy()
-    s.meta.setdefault("start_block", s.block)
-    if on_record:
-        on_record(s)
-    exists = s.ints[:, :, SI.EXISTS] != 0
-    done = 0
-    while done < blocks:
-        step = min(record_every - done % record_every, blocks - done)
-        minted = step * mech.default_block_emission
-        s.block += step
-        done += step
-        s.gints[:, GI.MINTED_TAO] += minted
-        s.gints[:, GI.TOTAL_ISSUANCE] += minted
-        s.gints[:, GI.FREE_TAO] += minted
-        s.floats[:, :, SF.SHARE] = exists / exists.sum(axis=1, keepdims=True)
-        if on_progress:
-            on_progress(done)
-        if on_record:
-            on_record(s)
-    return s
-
-
 @pytest.fixture
 def sim(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """The one place the simulator is faked (switch to the real one by deleting the patch).
-
-    Also moves into ``tmp_path`` so the default ``runs/`` directory lands there.
-    """
-    monkeypatch.setattr(simulation, "simulate", _fake_simulate)
+    """Run in ``tmp_path`` (so the default ``runs/`` directory lands there), real simulator."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

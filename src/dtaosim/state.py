@@ -208,7 +208,7 @@ class ChainState:
         x = self.ints[:, :, SI.ALPHA_IN].astype(np.float64)
         w2 = self.floats[:, :, SF.QUOTE_WEIGHT]
         with np.errstate(divide="ignore", invalid="ignore"):
-            p = np.where(x > 0, (1.0 - w2) / w2 * y / np.where(x > 0, x, 1.0), 0.0)
+            p = np.where(x > 0, ((1.0 - w2) * y) / (w2 * np.where(x > 0, x, 1.0)), 0.0)
         return p
 
     def si(self, f: SI) -> NDArray[np.int64]:

@@ -46,10 +46,13 @@ def one_minus_ratio_pow(u: float, e: float) -> float:
 
 @njit(cache=True, inline="always", error_model="numpy")
 def spot_price(y: float, x: float, w2: float) -> float:
-    """Spot price ``(w1/w2) * y / x`` in TAO per alpha; 0 when ``x <= 0``."""
+    """Spot price ``(w1/w2) * y / x`` in TAO per alpha; 0 when ``x <= 0``.
+
+    Evaluated as ``(w1 y) / (w2 x)``: one division, and exactly ``y / x`` when ``w2 = 0.5``.
+    """
     if x <= 0.0:
         return 0.0
-    return (1.0 - w2) / w2 * y / x
+    return ((1.0 - w2) * y) / (w2 * x)
 
 
 @njit(cache=True, inline="always", error_model="numpy")

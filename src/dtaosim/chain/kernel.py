@@ -182,7 +182,10 @@ def _block(ints: NDArray[np.int64], floats: NDArray[np.float64], gints: NDArray[
            eligible: NDArray[np.bool_], enabled: NDArray[np.bool_],
            ema: NDArray[np.float64], burned: NDArray[np.float64], rho: NDArray[np.float64],
            uflow: NDArray[np.float64], pflow: NDArray[np.float64],
-           share: NDArray[np.float64], alpha_em: NDArray[np.int64]) -> None:
+           share: NDArray[np.float64], alpha_em: NDArray[np.int64],
+           price: NDArray[np.float64]) -> None:
+    """One block of run ``r``. ``price`` holds each subnet's spot price at the block's start
+    (the end-of-block price of the previous block) and is updated at the end."""
     n_sub = ints.shape[1]
     g = gints[r]
     # 1. UID registration burn decay
@@ -252,8 +255,7 @@ def _block(ints: NDArray[np.int64], floats: NDArray[np.float64], gints: NDArray[
         y = ri[I_TAO_RESERVE]
         x = ri[I_ALPHA_IN]
         w2 = rf[F_QUOTE_WEIGHT]
-        price = spot_price(float(y), float(x), w2)
-        tao_in_f, alpha_in_f, excess_f = subnet_terms(p.injection_rule, e, price,
+        tao_in_f, alpha_in_f, excess_f = subnet_terms(p.injection_rule, e, price[n],
                                                       float(alpha_em[n]), rho[n], em_f)
         tao_in = math.floor(tao_in_f) if tao_in_f > 0.0 else 0
         alpha_in = math.floor(alpha_in_f) if alpha_in_f > 0.0 else 0
@@ -332,13 +334,16 @@ def _block(ints: NDArray[np.int64], floats: NDArray[np.float64], gints: NDArray[
                          p.root_dividends, p.root_claim_swap_fraction, p.pool_model,
                          p.min_price, p.min_pool_liquidity, p.minimum_reserve,
                          p.max_input_multiple)
-    # 7. moving prices, after emission
+    # 7. moving prices, after emission (the end-of-block price is the next block's start price)
     for n in range(n_sub):
-        if not eligible[n]:
-            continue
         ri = ints[r, n]
+        if ri[I_EXISTS] == 0:
+            continue
         rf = floats[r, n]
         spot = spot_price(float(ri[I_TAO_RESERVE]), float(ri[I_ALPHA_IN]), rf[F_QUOTE_WEIGHT])
+        price[n] = spot
+        if not eligible[n]:
+            continue
         rf[F_PRICE_EMA] = ema_step(p.ema_rule, rf[F_PRICE_EMA], spot, block,
                                    ri[I_REGISTERED_AT], ri[I_FIRST_EMISSION_BLOCK],
                                    p.subnet_moving_alpha, p.ema_price_halving_blocks)
@@ -367,9 +372,13 @@ def advance(ints: NDArray[np.int64], floats: NDArray[np.float64], gints: NDArray
         pflow = np.zeros(n_sub)
         share = np.zeros(n_sub)
         alpha_em = np.zeros(n_sub, dtype=np.int64)
+        price = np.zeros(n_sub)
+        for n in range(n_sub):
+            price[n] = spot_price(float(ints[r, n, I_TAO_RESERVE]), float(ints[r, n, I_ALPHA_IN]),
+                                  floats[r, n, F_QUOTE_WEIGHT])
         for k in range(n_blocks):
             block = start_block + 1 + k
             _block(ints, floats, gints, r, block, p, thresholds, eligible, enabled, ema, burned,
-                   rho, uflow, pflow, share, alpha_em)
+                   rho, uflow, pflow, share, alpha_em, price)
             if p.check_invariants and not _check_run(ints, gints[r], r, block, err):
                 break

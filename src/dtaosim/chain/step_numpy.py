@@ -41,7 +41,7 @@ def _emission(issuance: NDArray[np.int64], m: Mechanism) -> NDArray[np.int64]:
 
 def _price(y: NDArray, x: NDArray, w2: NDArray) -> NDArray[np.float64]:
     xf = x.astype(np.float64)
-    return np.where(xf > 0, (1.0 - w2) / w2 * y / np.where(xf > 0, xf, 1.0), 0.0)
+    return np.where(xf > 0, ((1.0 - w2) * y) / (w2 * np.where(xf > 0, xf, 1.0)), 0.0)
 
 
 def _one_minus_ratio_pow(u: NDArray, e: NDArray) -> NDArray[np.float64]:
