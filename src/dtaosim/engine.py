@@ -68,7 +68,7 @@ def run_blocks(
         from .chain.kernel import ERROR_NAMES, advance
 
         err = np.zeros((new.runs, 4), dtype=np.int64)
-        advance(new.ints, new.floats, new.gints, new.block, n_blocks,
+        advance(new.ints_fm, new.floats_fm, new.gints, new.block, n_blocks,
                 kernel_params(mech, check_invariants), _thresholds(mech.total_supply), err)
         bad = np.flatnonzero(err[:, 0])
         if bad.size:

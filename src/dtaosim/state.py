@@ -2,11 +2,16 @@
 
 Every per-subnet quantity is a view of shape ``(runs, subnets)``; every network-wide quantity a
 view of shape ``(runs,)``. Storage is packed so that a compiled kernel can take the whole state
-as four arrays:
+as three arrays:
 
 * ``ints``   ``int64[runs, subnets, len(SI)]``  balances in RAO and block numbers;
 * ``floats`` ``float64[runs, subnets, len(SF)]`` prices, EMAs, weights, fractions;
 * ``gints``  ``int64[runs, len(GI)]``            network totals in RAO and registration memory.
+
+``ints`` and ``floats`` are views over *field-major* memory (``runs x fields x subnets``), so
+one field of one run is contiguous across subnets, which the compiled block loop streams over;
+:attr:`ChainState.ints_fm` / :attr:`ChainState.floats_fm` expose that memory. Any array given to
+the constructor is brought to this layout.
 
 The subnet axis is a slot axis: slot ``k`` holds netuid ``k + 1`` (root, netuid 0, is not a slot;
 its stake is the network field ``root_stake``). A slot with ``exists == 0`` is free.
@@ -162,15 +167,30 @@ class ChainState:
     gints: NDArray[np.int64]
     meta: dict[str, object] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.ints = _field_major(np.asarray(self.ints, dtype=np.int64))
+        self.floats = _field_major(np.asarray(self.floats, dtype=np.float64))
+        self.gints = np.ascontiguousarray(self.gints, dtype=np.int64)
+
+    @property
+    def ints_fm(self) -> NDArray[np.int64]:
+        """Field-major integer storage, ``(runs, len(SI), subnets)``, C-contiguous."""
+        return self.ints.transpose(0, 2, 1)
+
+    @property
+    def floats_fm(self) -> NDArray[np.float64]:
+        """Field-major float storage, ``(runs, len(SF), subnets)``, C-contiguous."""
+        return self.floats.transpose(0, 2, 1)
+
     # ------------------------------------------------------------------ construction
     @classmethod
     def empty(cls, runs: int, subnets: int, block: int = 0) -> ChainState:
         """All-zero state with ``runs`` runs and ``subnets`` subnet slots."""
         if runs < 1 or subnets < 1:
             raise ValueError("runs and subnets must be >= 1")
-        ints = np.zeros((runs, subnets, len(SI)), dtype=np.int64)
+        ints = np.zeros((runs, len(SI), subnets), dtype=np.int64).transpose(0, 2, 1)
         ints[:, :, SI.FIRST_EMISSION_BLOCK] = -1
-        floats = np.zeros((runs, subnets, len(SF)), dtype=np.float64)
+        floats = np.zeros((runs, len(SF), subnets), dtype=np.float64).transpose(0, 2, 1)
         floats[:, :, SF.QUOTE_WEIGHT] = 0.5
         gints = np.zeros((runs, len(GI)), dtype=np.int64)
         return cls(block=block, ints=ints, floats=floats, gints=gints)
@@ -178,7 +198,11 @@ class ChainState:
     def copy(self) -> ChainState:
         """Deep copy (arrays are copied; ``meta`` is shallow-copied)."""
         return ChainState(
-            self.block, self.ints.copy(), self.floats.copy(), self.gints.copy(), dict(self.meta)
+            self.block,
+            self.ints.copy(order="K"),
+            self.floats.copy(order="K"),
+            self.gints.copy(),
+            dict(self.meta),
         )
 
     @property
@@ -222,6 +246,14 @@ class ChainState:
     def g(self, f: GI) -> NDArray[np.int64]:
         """View of network field ``f``, shape ``(runs,)``."""
         return self.gints[:, f]
+
+
+def _field_major(a: NDArray) -> NDArray:
+    """``a`` (runs, subnets, fields) as a view over C-contiguous (runs, fields, subnets) memory."""
+    t = a.transpose(0, 2, 1)
+    if not t.flags.c_contiguous:
+        t = np.ascontiguousarray(t)
+    return t.transpose(0, 2, 1)
 
 
 def _si_prop(f: SI) -> property:

@@ -25,8 +25,6 @@ Chain: ``run_coinbase.rs::emit_to_subnets``, ``distribute_emission``, ``claim_ro
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
@@ -65,113 +63,118 @@ from .protocol_swaps import protocol_sell
 SOLD_EACH_BLOCK = 0  # RootDividends.SOLD_EACH_BLOCK
 
 
-@njit(cache=True, error_model="numpy")
-def accrue_alpha_out(ri: NDArray[np.int64], rf: NDArray[np.float64], alpha_out: int,
+@njit(cache=True, error_model="numpy", inline="always")
+def accrue_alpha_out(ir: NDArray[np.int64], fr: NDArray[np.float64], n: int, alpha_out: int,
                      rho: float, owner_cut: float, root_to_pending: bool, root_dividends: int,
                      pool_model: int, min_price: float, min_liquidity: int,
                      minimum_reserve: int, max_input_multiple: float) -> None:
-    """Split one block's ``alpha_out`` (already added to AlphaOut) into the pending buckets.
+    """Split one block's ``alpha_out`` of subnet slot ``n`` into the pending buckets.
 
-    ``ri``/``rf`` are one subnet's integer and float field rows. ``root_to_pending`` is the
-    root-sell flag (False: root alpha is recycled).
+    ``ir``/``fr`` are one run's field-major integer and float storage (``fields x subnets``);
+    ``alpha_out`` has already been added to AlphaOut. ``root_to_pending`` is the root-sell flag
+    (False: root alpha is recycled).
     """
     if alpha_out <= 0:
         return
+    # every amount floored below is >= 0, so int() (truncation) is the chain's floor
     cut = alpha_out * owner_cut
-    cut_i = math.floor(cut)
+    cut_i = int(cut)
     a = alpha_out - cut
     server = a * 0.5
     root = rho * server
-    server_i = math.floor(server)
-    val_i = math.floor(server - root)
-    root_i = math.floor(root)
-    ri[I_PENDING_OWNER] += cut_i
-    ri[I_PENDING_SERVER] += server_i
-    ri[I_PENDING_VALIDATOR] += val_i
-    ri[I_UNDISTRIBUTED_ALPHA] += alpha_out - cut_i - server_i - val_i - root_i
+    server_i = int(server)
+    val_i = int(server - root)
+    root_i = int(root)
+    ir[I_PENDING_OWNER, n] += cut_i
+    ir[I_PENDING_SERVER, n] += server_i
+    ir[I_PENDING_VALIDATOR, n] += val_i
+    ir[I_UNDISTRIBUTED_ALPHA, n] += alpha_out - cut_i - server_i - val_i - root_i
     if root_i <= 0:
         return
     if not root_to_pending:
-        ri[I_ALPHA_OUT] -= root_i
-        ri[I_ALPHA_RECYCLED] += root_i
+        ir[I_ALPHA_OUT, n] -= root_i
+        ir[I_ALPHA_RECYCLED, n] += root_i
         return
     if root_dividends == SOLD_EACH_BLOCK:
-        sold, tao = protocol_sell(pool_model, ri[I_TAO_RESERVE], ri[I_ALPHA_IN], rf[F_QUOTE_WEIGHT],
-                                  root_i, min_price, min_liquidity, minimum_reserve,
-                                  max_input_multiple)
-        ri[I_ALPHA_OUT] -= sold
-        ri[I_ALPHA_IN] += sold
-        ri[I_TAO_RESERVE] -= tao
-        ri[I_PENDING_ROOT_TAO] += tao
-        ri[I_PENDING_ROOT] += root_i - sold
+        sold, tao = protocol_sell(pool_model, ir[I_TAO_RESERVE, n], ir[I_ALPHA_IN, n],
+                                  fr[F_QUOTE_WEIGHT, n], root_i, min_price, min_liquidity,
+                                  minimum_reserve, max_input_multiple)
+        ir[I_ALPHA_OUT, n] -= sold
+        ir[I_ALPHA_IN, n] += sold
+        ir[I_TAO_RESERVE, n] -= tao
+        ir[I_PENDING_ROOT_TAO, n] += tao
+        ir[I_PENDING_ROOT, n] += root_i - sold
     else:
-        ri[I_PENDING_ROOT] += root_i
+        ir[I_PENDING_ROOT, n] += root_i
 
 
 @njit(cache=True, error_model="numpy")
-def distribute_epoch(ri: NDArray[np.int64], rf: NDArray[np.float64], g: NDArray[np.int64],
-                     delegate_take: float, miner_burn_recycles: bool, root_dividends: int,
-                     claim_swap_fraction: float, pool_model: int, min_price: float,
-                     min_liquidity: int, minimum_reserve: int,
+def distribute_epoch(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
+                     n: int, delegate_take: float, miner_burn_recycles: bool,
+                     root_dividends: int, claim_swap_fraction: float, pool_model: int,
+                     min_price: float, min_liquidity: int, minimum_reserve: int,
                      max_input_multiple: float) -> None:
-    """Drain the pending buckets of one subnet and pay the aggregate holders (spec 5.6, 5.7)."""
-    s = ri[I_PENDING_SERVER]
-    v = ri[I_PENDING_VALIDATOR]
-    rt = ri[I_PENDING_ROOT]
-    o = ri[I_PENDING_OWNER]
-    ri[I_PENDING_SERVER] = 0
-    ri[I_PENDING_VALIDATOR] = 0
-    ri[I_PENDING_ROOT] = 0
-    ri[I_PENDING_OWNER] = 0
+    """Drain the pending buckets of subnet slot ``n`` and pay the holders (spec 5.6, 5.7).
+
+    ``ir``/``fr`` are one run's field-major storage, ``g`` its network fields.
+    """
+    s = ir[I_PENDING_SERVER, n]
+    v = ir[I_PENDING_VALIDATOR, n]
+    rt = ir[I_PENDING_ROOT, n]
+    o = ir[I_PENDING_OWNER, n]
+    ir[I_PENDING_SERVER, n] = 0
+    ir[I_PENDING_VALIDATOR, n] = 0
+    ir[I_PENDING_ROOT, n] = 0
+    ir[I_PENDING_OWNER, n] = 0
     # owner cut
-    ri[I_STAKE_OWNER] += o
-    ri[I_CUM_OWNER_CUT] += o
+    ir[I_STAKE_OWNER, n] += o
+    ir[I_CUM_OWNER_CUT, n] += o
     # miners: incentive routed to the owner's hotkeys is withheld
-    frac = rf[F_MINER_BURN_FRACTION]
+    frac = fr[F_MINER_BURN_FRACTION, n]
     frac = 0.0 if frac < 0.0 else (1.0 if frac > 1.0 else frac)
-    withheld = math.floor(s * frac)
+    withheld = int(s * frac)
     paid = s - withheld
-    ri[I_STAKE_MINERS] += paid
-    ri[I_CUM_MINER_PAID] += paid
-    ri[I_CUM_MINER_BURNED] += withheld
+    ir[I_STAKE_MINERS, n] += paid
+    ir[I_CUM_MINER_PAID, n] += paid
+    ir[I_CUM_MINER_BURNED, n] += withheld
     if withheld > 0:
         if miner_burn_recycles:
-            ri[I_ALPHA_OUT] -= withheld
-            ri[I_ALPHA_RECYCLED] += withheld
+            ir[I_ALPHA_OUT, n] -= withheld
+            ir[I_ALPHA_RECYCLED, n] += withheld
         else:
-            ri[I_BURNED_ALPHA] += withheld
+            ir[I_BURNED_ALPHA, n] += withheld
     if s > 0:
-        rf[F_MINER_BURNED] = withheld / s
+        fr[F_MINER_BURNED, n] = withheld / s
     # validators and nominators
-    ri[I_STAKE_STAKERS] += v
-    ri[I_CUM_STAKER_PAID] += v
+    ir[I_STAKE_STAKERS, n] += v
+    ir[I_CUM_STAKER_PAID, n] += v
     # root dividends
     if root_dividends == SOLD_EACH_BLOCK:
-        g[G_ROOT_STAKE] += ri[I_PENDING_ROOT_TAO]
-        ri[I_CUM_ROOT_SOLD_TAO] += ri[I_PENDING_ROOT_TAO]
-        ri[I_PENDING_ROOT_TAO] = 0
-        ri[I_STAKE_ROOT_KEPT] += rt  # alpha that could not be sold stays with root stakers
-        ri[I_CUM_ROOT_DIVS] += rt
+        g[G_ROOT_STAKE] += ir[I_PENDING_ROOT_TAO, n]
+        ir[I_CUM_ROOT_SOLD_TAO, n] += ir[I_PENDING_ROOT_TAO, n]
+        ir[I_PENDING_ROOT_TAO, n] = 0
+        ir[I_STAKE_ROOT_KEPT, n] += rt  # alpha that could not be sold stays with root stakers
+        ir[I_CUM_ROOT_DIVS, n] += rt
         return
-    take = math.floor(rt * delegate_take)
-    ri[I_STAKE_STAKERS] += take
-    ri[I_ROOT_CLAIMABLE] += rt - take
-    ri[I_CUM_ROOT_DIVS] += rt
-    claim = ri[I_ROOT_CLAIMABLE]
+    take = int(rt * delegate_take)
+    ir[I_STAKE_STAKERS, n] += take
+    ir[I_ROOT_CLAIMABLE, n] += rt - take
+    ir[I_CUM_ROOT_DIVS, n] += rt
+    claim = ir[I_ROOT_CLAIMABLE, n]
     if claim <= 0:
         return
-    swap_part = math.floor(claim * claim_swap_fraction)
+    swap_part = int(claim * claim_swap_fraction)
     keep = claim - swap_part
-    ri[I_STAKE_ROOT_KEPT] += keep
-    ri[I_ROOT_CLAIMABLE] -= keep
+    ir[I_STAKE_ROOT_KEPT, n] += keep
+    ir[I_ROOT_CLAIMABLE, n] -= keep
     if swap_part > 0:
-        sold, tao = protocol_sell(pool_model, ri[I_TAO_RESERVE], ri[I_ALPHA_IN], rf[F_QUOTE_WEIGHT],
-                                  swap_part, min_price, min_liquidity, minimum_reserve,
-                                  max_input_multiple)
-        ri[I_ROOT_CLAIMABLE] -= sold
-        ri[I_ALPHA_OUT] -= sold
-        ri[I_ALPHA_IN] += sold
-        ri[I_TAO_RESERVE] -= tao
+        sold, tao = protocol_sell(pool_model, ir[I_TAO_RESERVE, n], ir[I_ALPHA_IN, n],
+                                  fr[F_QUOTE_WEIGHT, n], swap_part, min_price, min_liquidity,
+                                  minimum_reserve, max_input_multiple)
+        ir[I_ROOT_CLAIMABLE, n] -= sold
+        ir[I_ALPHA_OUT, n] -= sold
+        ir[I_ALPHA_IN, n] += sold
+        ir[I_TAO_RESERVE, n] -= tao
         g[G_ROOT_STAKE] += tao
-        ri[I_PROTOCOL_FLOW_ACC] -= tao
-        ri[I_CUM_ROOT_SOLD_TAO] += tao
+        ir[I_PROTOCOL_FLOW_ACC, n] -= tao
+        ir[I_CUM_ROOT_SOLD_TAO, n] += tao

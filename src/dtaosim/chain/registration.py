@@ -158,7 +158,7 @@ def burn_factor_q32(half_life: int) -> int:
     return lo
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always", error_model="numpy")
 def decay_burn(burn: int, factor_q32: int, min_burn: int, max_burn: int) -> int:
     """One block of burn decay: ``floor(burn x f / 2**32)`` clamped to ``[min_burn, max_burn]``.
 
