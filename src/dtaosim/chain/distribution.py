@@ -1,6 +1,7 @@
 """Distribution of each subnet's alpha_out (spec 5): owner cut, miners, validators, root.
 
-Every block (:func:`accrue_alpha_out`), after this block's alpha_in/alpha_out are minted::
+Every block (:func:`split_alpha_out`, applied by the block kernel), after this block's
+alpha_in/alpha_out are minted::
 
     owner_cut = alpha_out x cut                       -> PendingOwnerCut (floored)
     a         = alpha_out - owner_cut
@@ -56,7 +57,6 @@ from ._fields import (
     I_STAKE_ROOT_KEPT,
     I_STAKE_STAKERS,
     I_TAO_RESERVE,
-    I_UNDISTRIBUTED_ALPHA,
 )
 from .protocol_swaps import protocol_sell
 
@@ -64,48 +64,20 @@ SOLD_EACH_BLOCK = 0  # RootDividends.SOLD_EACH_BLOCK
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def accrue_alpha_out(ir: NDArray[np.int64], fr: NDArray[np.float64], n: int, alpha_out: int,
-                     rho: float, owner_cut: float, root_to_pending: bool, root_dividends: int,
-                     pool_model: int, min_price: float, min_liquidity: int,
-                     minimum_reserve: int, max_input_multiple: float) -> None:
-    """Split one block's ``alpha_out`` of subnet slot ``n`` into the pending buckets.
+def split_alpha_out(alpha_out: int, rho: float, owner_cut: float) -> tuple[int, int, int, int]:
+    """One block's ``alpha_out`` split into ``(owner, server, validator, root)`` RAO (floored).
 
-    ``ir``/``fr`` are one run's field-major integer and float storage (``fields x subnets``);
-    ``alpha_out`` has already been added to AlphaOut. ``root_to_pending`` is the root-sell flag
-    (False: root alpha is recycled).
+    ``rho`` is the root proportion after this block's minting. The floor dust
+    ``alpha_out - sum(parts)`` stays minted in AlphaOut (``UNDISTRIBUTED_ALPHA``).
     """
     if alpha_out <= 0:
-        return
+        return 0, 0, 0, 0
     # every amount floored below is >= 0, so int() (truncation) is the chain's floor
     cut = alpha_out * owner_cut
-    cut_i = int(cut)
     a = alpha_out - cut
     server = a * 0.5
     root = rho * server
-    server_i = int(server)
-    val_i = int(server - root)
-    root_i = int(root)
-    ir[I_PENDING_OWNER, n] += cut_i
-    ir[I_PENDING_SERVER, n] += server_i
-    ir[I_PENDING_VALIDATOR, n] += val_i
-    ir[I_UNDISTRIBUTED_ALPHA, n] += alpha_out - cut_i - server_i - val_i - root_i
-    if root_i <= 0:
-        return
-    if not root_to_pending:
-        ir[I_ALPHA_OUT, n] -= root_i
-        ir[I_ALPHA_RECYCLED, n] += root_i
-        return
-    if root_dividends == SOLD_EACH_BLOCK:
-        sold, tao = protocol_sell(pool_model, ir[I_TAO_RESERVE, n], ir[I_ALPHA_IN, n],
-                                  fr[F_QUOTE_WEIGHT, n], root_i, min_price, min_liquidity,
-                                  minimum_reserve, max_input_multiple)
-        ir[I_ALPHA_OUT, n] -= sold
-        ir[I_ALPHA_IN, n] += sold
-        ir[I_TAO_RESERVE, n] -= tao
-        ir[I_PENDING_ROOT_TAO, n] += tao
-        ir[I_PENDING_ROOT, n] += root_i - sold
-    else:
-        ir[I_PENDING_ROOT, n] += root_i
+    return int(cut), int(server), int(server - root), int(root)
 
 
 @njit(cache=True, error_model="numpy")

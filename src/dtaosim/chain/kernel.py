@@ -82,19 +82,26 @@ from ._fields import (
     I_TEMPO,
     I_UNDISTRIBUTED_ALPHA,
 )
-from .curves import quote_weight_after_injection, spot_price
-from .distribution import accrue_alpha_out, distribute_epoch
+from .curves import (
+    SMALL,
+    alpha_out_for_tao_in,
+    expm1_small,
+    log1p_small,
+    spot_price,
+)
+from .distribution import SOLD_EACH_BLOCK, distribute_epoch, split_alpha_out
 from .emission import emission_for_issuance
 from .epochs import head_due, legacy_due
-from .injection import subnet_terms
+from .injection import CAP_ALPHA_EMISSION, CAP_BLOCK_EMISSION, subnet_terms
 from .price_ema import ema_step
-from .protocol_swaps import protocol_buy
+from .protocol_swaps import protocol_sell
 from .registration import decay_burn
 from .shares import compute_shares
 
 TAO_FLOW = int(ShareRule.TAO_FLOW)
 NET_FLOW = int(ShareRule.NET_FLOW)
 BALANCER = int(PoolModel.BALANCER)
+CONSTANT_PRODUCT = int(PoolModel.CONSTANT_PRODUCT)
 LEGACY = int(EpochSchedule.LEGACY)
 SUBSIDY = int(InjectionRule.SUBSIDY)
 LAUNCH = int(InjectionRule.LAUNCH)
@@ -114,6 +121,33 @@ ERROR_NAMES = {
     ERR_TAO_HOLDINGS: "total_issuance != pools + root stake + free TAO + pending root TAO",
     ERR_TAO_ISSUANCE: "total_issuance != start + minted - recycled",
 }
+
+
+@njit(cache=True, error_model="numpy")
+def _books_balance(ir: NDArray[np.int64], g: NDArray[np.int64]) -> bool:
+    """Fast branch-free pass: True when every identity of :func:`_check_run` holds."""
+    n_sub = ir.shape[1]
+    held = g[G_ROOT_STAKE] + g[G_FREE_TAO]
+    bad = (g[G_ROOT_STAKE] < 0) | (g[G_FREE_TAO] < 0)
+    for n in range(n_sub):
+        ex = ir[I_EXISTS, n] != 0
+        held += ir[I_TAO_RESERVE, n] + ir[I_PENDING_ROOT_TAO, n] if ex else 0
+        parts = (ir[I_PENDING_SERVER, n] + ir[I_PENDING_VALIDATOR, n] + ir[I_PENDING_ROOT, n]
+                 + ir[I_PENDING_OWNER, n] + ir[I_STAKE_OWNER, n] + ir[I_STAKE_MINERS, n]
+                 + ir[I_STAKE_STAKERS, n] + ir[I_STAKE_ROOT_KEPT, n] + ir[I_ROOT_CLAIMABLE, n]
+                 + ir[I_PROTOCOL_ALPHA, n] + ir[I_BURNED_ALPHA, n]
+                 + ir[I_UNDISTRIBUTED_ALPHA, n])
+        lowest = min(ir[I_TAO_RESERVE, n], ir[I_ALPHA_IN, n], ir[I_ALPHA_OUT, n],
+                     ir[I_PENDING_ROOT_TAO, n], ir[I_PENDING_SERVER, n],
+                     ir[I_PENDING_VALIDATOR, n], ir[I_PENDING_ROOT, n], ir[I_PENDING_OWNER, n],
+                     ir[I_STAKE_OWNER, n], ir[I_STAKE_MINERS, n], ir[I_STAKE_STAKERS, n],
+                     ir[I_STAKE_ROOT_KEPT, n], ir[I_ROOT_CLAIMABLE, n], ir[I_PROTOCOL_ALPHA, n])
+        issued = ir[I_ALPHA_ISSUANCE_START, n] + ir[I_ALPHA_MINTED, n] - ir[I_ALPHA_RECYCLED, n]
+        broken = ((lowest < 0) | (parts != ir[I_ALPHA_OUT, n])
+                  | (ir[I_ALPHA_IN, n] + ir[I_ALPHA_OUT, n] != issued))
+        bad = bad | (ex & broken)
+    expected = g[G_ISSUANCE_START] + g[G_MINTED_TAO] - g[G_RECYCLED_TAO]
+    return not bad and held == g[G_TOTAL_ISSUANCE] and expected == g[G_TOTAL_ISSUANCE]
 
 
 @njit(cache=True, error_model="numpy")
@@ -177,19 +211,45 @@ def _check_run(ir: NDArray[np.int64], g: NDArray[np.int64], r: int, block: int,
     return True
 
 
+# scratch rows (per run): floats and ints, each a contiguous array over subnets
+S_RHO, S_SHARE, S_PRICE, S_E, S_OUT = 0, 1, 2, 3, 4
+N_SCRATCH_F = 5
+J_ALPHA_EM, J_TAO_IN, J_ALPHA_IN, J_EXCESS, J_BOUGHT, J_ROOT = 0, 1, 2, 3, 4, 5
+N_SCRATCH_I = 6
+
+
 @njit(cache=True, error_model="numpy")
 def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
            block: int, p, thresholds: NDArray[np.int64],
            eligible: NDArray[np.bool_], enabled: NDArray[np.bool_],
-           rho: NDArray[np.float64], share: NDArray[np.float64], alpha_em: NDArray[np.int64],
-           price: NDArray[np.float64], tao_in_a: NDArray[np.int64],
-           alpha_in_a: NDArray[np.int64], excess_a: NDArray[np.int64],
-           bought_a: NDArray[np.int64]) -> None:
-    """One block of one run. ``ir``/``fr`` are the run's field-major storage; ``price`` holds
-    each subnet's spot price at the block's start (the previous block's end price) and is
-    updated at the end."""
+           sf: NDArray[np.float64], si: NDArray[np.int64]) -> None:
+    """One block of one run.
+
+    ``ir``/``fr`` are the run's field-major storage; ``sf``/``si`` scratch rows. ``sf[S_PRICE]``
+    holds each subnet's spot price at the block's start (the previous block's end price) and is
+    updated at the end. The phases are simple loops over contiguous arrays so that the
+    arithmetic ones vectorise; rare paths (rejected guards, large trades, per-block root sells)
+    are fixed up in scalar loops afterwards.
+    """
     n_sub = ir.shape[1]
     exists = ir[I_EXISTS]
+    tao = ir[I_TAO_RESERVE]
+    ain = ir[I_ALPHA_IN]
+    aout = ir[I_ALPHA_OUT]
+    fe = ir[I_FIRST_EMISSION_BLOCK]
+    ema = fr[F_PRICE_EMA]
+    w2s = fr[F_QUOTE_WEIGHT]
+    rho = sf[S_RHO]
+    share = sf[S_SHARE]
+    price = sf[S_PRICE]
+    e_arr = sf[S_E]
+    buy_out = sf[S_OUT]
+    alpha_em = si[J_ALPHA_EM]
+    tao_in_a = si[J_TAO_IN]
+    alpha_in_a = si[J_ALPHA_IN]
+    excess_a = si[J_EXCESS]
+    bought_a = si[J_BOUGHT]
+    root_a = si[J_ROOT]
     # 2. TAO block emission (step 1, the UID burn decay, is done in the subnet pass below)
     issuance = g[G_TOTAL_ISSUANCE]
     em = emission_for_issuance(issuance, p.default_block_emission, p.total_supply, thresholds)
@@ -199,31 +259,29 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
     g[G_TOTAL_ISSUANCE] += em
     g[G_MINTED_TAO] += em
     g[G_BLOCK_EMISSION] = em
-    # 3. eligibility, root proportion, alpha emission, flow EMAs, shares
-    tr = p.tao_weight * float(g[G_ROOT_STAKE])
-    tao = ir[I_TAO_RESERVE]
-    ain = ir[I_ALPHA_IN]
-    aout = ir[I_ALPHA_OUT]
-    fe = ir[I_FIRST_EMISSION_BLOCK]
-    ema = fr[F_PRICE_EMA]
-    burn = ir[I_NEURON_BURN]
-    factor = ir[I_BURN_FACTOR_Q32]
-    decay = block > 1
+    em_f = float(em)
+    # 3. UID burn decay, eligibility, alpha emission, flow EMAs, root proportion, shares
+    if block > 1:  # 1. UID registration burn decay
+        burn = ir[I_NEURON_BURN]
+        factor = ir[I_BURN_FACTOR_Q32]
+        for n in range(n_sub):
+            b = decay_burn(burn[n], factor[n], p.min_burn, p.max_burn)
+            burn[n] = b if exists[n] != 0 else burn[n]
     ema_sum = 0.0
+    t0 = thresholds[0]
+    base = p.default_block_emission
     for n in range(n_sub):
-        if decay and exists[n] != 0:  # 1. UID registration burn decay (independent of 2-3)
-            burn[n] = decay_burn(burn[n], factor[n], p.min_burn, p.max_burn)
         el = (exists[n] != 0 and fe[n] >= 0 and block >= fe[n]
               and ir[I_REGISTRATION_ALLOWED, n] != 0)
         eligible[n] = el
         enabled[n] = ir[I_EMISSION_ENABLED, n] != 0
+        ema_sum += ema[n] if el else 0.0
+    for n in range(n_sub):
         issued = ain[n] + aout[n]
-        den = tr + float(issued)
-        rho[n] = tr / den if den > 0.0 else 0.0
-        alpha_em[n] = emission_for_issuance(issued, p.default_block_emission, p.total_supply,
-                                            thresholds)
-        if el:
-            ema_sum += ema[n]
+        if issued < t0 and issued < p.total_supply:  # no halving yet: the common case
+            alpha_em[n] = base
+        else:
+            alpha_em[n] = emission_for_issuance(issued, base, p.total_supply, thresholds)
     if p.share_rule == TAO_FLOW or p.share_rule == NET_FLOW:
         a = p.flow_ema_smoothing
         for n in range(n_sub):
@@ -233,109 +291,173 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
                                               + a * ir[I_PROTOCOL_FLOW_ACC, n])
                 ir[I_FLOW_ACC, n] = 0
                 ir[I_PROTOCOL_FLOW_ACC, n] = 0
+    tr = p.tao_weight * float(g[G_ROOT_STAKE])
+    for n in range(n_sub):
+        den = tr + float(ain[n] + aout[n])
+        rho[n] = tr / den if den > 0.0 else 0.0
     compute_shares(p.share_rule, eligible, enabled, p.emission_enabled_flag, ema,
                    fr[F_MINER_BURNED], rho, fr[F_FLOW_EMA], fr[F_PROTOCOL_FLOW_EMA],
                    p.tao_flow_cutoff, p.flow_norm_exponent, share)
     root_to_pending = (not p.root_sell_flag) or ema_sum > 1.0
-    # 4. injection terms and chain buys, computed for every subnet first (pure arithmetic on
-    # the block's start reserves, so the loop pipelines), then applied with the alpha_out split
-    em_f = float(em)
-    w2s = fr[F_QUOTE_WEIGHT]
+    # 4a. injection terms (spec 4.1), floored to RAO
+    rule = p.injection_rule
     for n in range(n_sub):
+        en = em_f * share[n] if eligible[n] else 0.0
+        e_arr[n] = en
         fr[F_SHARE, n] = share[n]
-        if not eligible[n]:
-            tao_in_a[n] = 0
-            alpha_in_a[n] = 0
-            excess_a[n] = 0
-            bought_a[n] = 0
-            fr[F_TAO_EMISSION, n] = 0.0
-            continue
-        e = em_f * share[n]
-        fr[F_TAO_EMISSION, n] = e
-        fr[F_CUM_TAO_EMISSION, n] += e
-        y = tao[n]
-        x = ain[n]
-        w2 = w2s[n]
-        tao_in_f, alpha_in_f, excess_f = subnet_terms(p.injection_rule, e, price[n],
-                                                      float(alpha_em[n]), rho[n], em_f)
-        # floors of positive amounts: int() truncation equals floor
-        tao_in = int(tao_in_f) if tao_in_f > 0.0 else 0
-        alpha_in = int(alpha_in_f) if alpha_in_f > 0.0 else 0
-        excess = int(excess_f) if excess_f > 0.0 else 0
-        if p.pool_model == BALANCER and (tao_in > 0 or alpha_in > 0):
-            w_new = quote_weight_after_injection(float(y), float(x), w2, float(tao_in),
-                                                 float(alpha_in))
-            if w_new < p.min_quote_weight or w_new > p.max_quote_weight:
-                tao_in = 0
-                alpha_in = 0
+        fr[F_TAO_EMISSION, n] = en
+        fr[F_CUM_TAO_EMISSION, n] += en
+    if rule == LAUNCH or rule == SUBSIDY:
+        for n in range(n_sub):
+            ti, ai, ex = subnet_terms(rule, e_arr[n], price[n], float(alpha_em[n]), rho[n],
+                                      em_f)
+            ok = eligible[n]
+            # floors of positive amounts: int() truncation equals floor
+            tao_in_a[n] = int(ti) if ok and ti > 0.0 else 0
+            alpha_in_a[n] = int(ai) if ok and ai > 0.0 else 0
+            excess_a[n] = int(ex) if ok and ex > 0.0 else 0
+    else:
+        for n in range(n_sub):
+            en = e_arr[n]
+            pn = price[n]
+            am = float(alpha_em[n])
+            ratio = en / pn if pn > 0.0 else 0.0
+            if rule == CAP_ALPHA_EMISSION:
+                cap = am
+            elif rule == CAP_BLOCK_EMISSION:
+                cap = min(am, em_f)
             else:
-                w2s[n] = w_new
-                w2 = w_new
-        # chain buy with the excess, on the pre-injection reserves and updated weight
-        bought = 0
-        if excess > 0:
-            bought = protocol_buy(p.pool_model, y, x, w2, excess, p.min_pool_liquidity,
-                                  p.minimum_reserve, p.max_input_multiple)
-            if bought <= 0:
-                excess = 0  # rejected: the excess is recycled with the unspent credit
-        tao_in_a[n] = tao_in
-        alpha_in_a[n] = alpha_in
-        excess_a[n] = excess
-        bought_a[n] = bought
-    # 5. apply: reserves, protocol alpha, alpha_out minted in full and split
+                cap = rho[n] * am
+            capped = ratio > cap
+            ai = cap if capped else ratio
+            ti = cap * pn if capped else en
+            ex = en - ti if capped else 0.0
+            ok = eligible[n]
+            tao_in_a[n] = int(ti) if ok and ti > 0.0 else 0
+            alpha_in_a[n] = int(ai) if ok and ai > 0.0 else 0
+            excess_a[n] = int(ex) if ok and ex > 0.0 else 0
+    # 4b. balancer weights: price-preserving injection, rejected outside the bounds
+    if p.pool_model == BALANCER:
+        lo = p.min_quote_weight
+        hi = p.max_quote_weight
+        for n in range(n_sub):
+            ti = tao_in_a[n]
+            ai = alpha_in_a[n]
+            y = float(tao[n])
+            x = float(ain[n])
+            w2 = w2s[n]
+            num = w2 * x * (y + float(ti))
+            den = (1.0 - w2) * y * (x + float(ai)) + num
+            w_new = num / den if den > 0.0 else w2
+            inj = ti > 0 or ai > 0
+            bad = inj and (w_new < lo or w_new > hi)
+            tao_in_a[n] = 0 if bad else ti
+            alpha_in_a[n] = 0 if bad else ai
+            w2s[n] = w_new if inj and not bad else w2
+    # 4c. fee-less chain buys with the excess on the pre-injection reserves: the small-trade
+    # series for every subnet, exact libm powers for the rare large trades, then the guards
+    any_large = False
+    for n in range(n_sub):
+        y = float(tao[n])
+        x = float(ain[n])
+        dy = float(excess_a[n])
+        w2 = w2s[n]
+        ew = w2 / (1.0 - w2)
+        u = dy / y if y > 0.0 else 0.0
+        lin = x * dy / (y + dy) if y + dy > 0.0 else 0.0
+        ser = x * -expm1_small(-ew * log1p_small(u))
+        small = u < SMALL and ew < 2.0
+        buy_out[n] = x if y <= 0.0 else (lin if ew == 1.0 else ser)
+        if excess_a[n] > 0 and ew != 1.0 and not small:
+            any_large = True
+    if any_large:
+        for n in range(n_sub):
+            if excess_a[n] > 0:
+                buy_out[n] = alpha_out_for_tao_in(float(tao[n]), float(ain[n]), w2s[n],
+                                                  float(excess_a[n]))
+    for n in range(n_sub):
+        ex = excess_a[n]
+        x = ain[n]
+        y = tao[n]
+        out = buy_out[n]
+        out_i = int(out) if out > 0.0 else 0
+        ok = ex > 0 and x > 0 and out_i > 0 and out_i <= x
+        if p.pool_model == BALANCER:
+            ok = ok and x >= p.minimum_reserve and not (y > 0 and ex > p.max_input_multiple * y)
+        elif p.pool_model == CONSTANT_PRODUCT:
+            ok = ok and x - out_i >= p.min_pool_liquidity
+        bought_a[n] = out_i if ok else 0
+        excess_a[n] = ex if ok else 0  # a rejected buy's excess is recycled as unspent credit
+    # 5. apply injection and chain buys; mint alpha_out and split it (root proportion after
+    # minting) into the pending buckets
     spent = 0
     protocol_keeps = p.bought_alpha == BOUGHT_PROTOCOL and p.injection_rule != SUBSIDY
+    sold_each_block = p.root_dividends == SOLD_EACH_BLOCK
     for n in range(n_sub):
-        if not eligible[n]:
-            ir[I_LAST_TAO_IN, n] = 0
-            ir[I_LAST_ALPHA_IN, n] = 0
-            ir[I_LAST_EXCESS_TAO, n] = 0
-            continue
-        tao_in = tao_in_a[n]
-        alpha_in = alpha_in_a[n]
-        excess = excess_a[n]
-        bought = bought_a[n]
-        if bought > 0:
-            tao[n] += excess
-            ain[n] -= bought
-            if protocol_keeps:
-                aout[n] += bought
-                ir[I_PROTOCOL_ALPHA, n] += bought
-            else:  # bought alpha burned/recycled (AlphaOut -= bought)
-                ir[I_ALPHA_RECYCLED, n] += bought
-            ir[I_CUM_EXCESS_TAO, n] += excess
-            ir[I_CUM_CHAIN_BOUGHT, n] += bought
-        ain[n] += alpha_in
-        tao[n] += tao_in
-        ir[I_PROTOCOL_FLOW_ACC, n] += tao_in + excess
-        spent += tao_in + excess
-        ir[I_CUM_TAO_IN, n] += tao_in
-        ir[I_CUM_ALPHA_IN, n] += alpha_in
-        ir[I_LAST_TAO_IN, n] = tao_in
-        ir[I_LAST_ALPHA_IN, n] = alpha_in
-        ir[I_LAST_EXCESS_TAO, n] = excess
-        a_out = alpha_em[n]
+        el = eligible[n]
+        ti = tao_in_a[n]
+        ai = alpha_in_a[n]
+        ex = excess_a[n]
+        bo = bought_a[n]
+        tao[n] += ex + ti
+        ain[n] += ai - bo
+        if protocol_keeps:
+            aout[n] += bo
+            ir[I_PROTOCOL_ALPHA, n] += bo
+        else:  # bought alpha burned/recycled (AlphaOut -= bought)
+            ir[I_ALPHA_RECYCLED, n] += bo
+        ir[I_CUM_EXCESS_TAO, n] += ex
+        ir[I_CUM_CHAIN_BOUGHT, n] += bo
+        ir[I_PROTOCOL_FLOW_ACC, n] += ti + ex
+        spent += ti + ex
+        ir[I_CUM_TAO_IN, n] += ti
+        ir[I_CUM_ALPHA_IN, n] += ai
+        ir[I_LAST_TAO_IN, n] = ti
+        ir[I_LAST_ALPHA_IN, n] = ai
+        ir[I_LAST_EXCESS_TAO, n] = ex
+        a_out = alpha_em[n] if el else 0
         aout[n] += a_out
-        ir[I_ALPHA_MINTED, n] += alpha_in + a_out
+        ir[I_ALPHA_MINTED, n] += ai + a_out
         ir[I_CUM_ALPHA_OUT, n] += a_out
         den = tr + float(ain[n] + aout[n])
         rho_after = tr / den if den > 0.0 else 0.0
-        accrue_alpha_out(ir, fr, n, a_out, rho_after, p.owner_cut, root_to_pending,
-                         p.root_dividends, p.pool_model, p.min_price, p.min_pool_liquidity,
-                         p.minimum_reserve, p.max_input_multiple)
+        cut_i, server_i, val_i, root_i = split_alpha_out(a_out, rho_after, p.owner_cut)
+        ir[I_PENDING_OWNER, n] += cut_i
+        ir[I_PENDING_SERVER, n] += server_i
+        ir[I_PENDING_VALIDATOR, n] += val_i
+        ir[I_UNDISTRIBUTED_ALPHA, n] += a_out - cut_i - server_i - val_i - root_i
+        if not root_to_pending:  # root-sell flag off: root alpha recycled
+            aout[n] -= root_i
+            ir[I_ALPHA_RECYCLED, n] += root_i
+            root_a[n] = 0
+        elif sold_each_block:
+            root_a[n] = root_i
+        else:
+            ir[I_PENDING_ROOT, n] += root_i
+            root_a[n] = 0
+    if root_to_pending and sold_each_block:  # launch era: root alpha sold every block
+        for n in range(n_sub):
+            root_i = root_a[n]
+            if root_i <= 0:
+                continue
+            sold, got = protocol_sell(p.pool_model, tao[n], ain[n], w2s[n], root_i,
+                                      p.min_price, p.min_pool_liquidity, p.minimum_reserve,
+                                      p.max_input_multiple)
+            aout[n] -= sold
+            ain[n] += sold
+            tao[n] -= got
+            ir[I_PENDING_ROOT_TAO, n] += got
+            ir[I_PENDING_ROOT, n] += root_i - sold
     unspent = em - spent
     if unspent > 0:
         g[G_TOTAL_ISSUANCE] -= unspent
         g[G_RECYCLED_TAO] += unspent
     elif unspent < 0:  # floors make this impossible; keep the books exact regardless
         g[G_FREE_TAO] += unspent
-    # 6-7. epochs, then moving prices after emission (an epoch only moves its own subnet's
-    # reserves, so one pass in netuid order is the chain's order; the end-of-block price is
-    # the next block's start price)
+    # 6. epochs (an epoch only moves its own subnet's reserves)
     epochs_this_block = 0
     tempo = ir[I_TEMPO]
     last = ir[I_LAST_EPOCH_BLOCK]
-    reg = ir[I_REGISTERED_AT]
     for n in range(n_sub):
         if exists[n] == 0:
             continue
@@ -353,11 +475,14 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
                              p.root_dividends, p.root_claim_swap_fraction, p.pool_model,
                              p.min_price, p.min_pool_liquidity, p.minimum_reserve,
                              p.max_input_multiple)
+    # 7. moving prices after emission; the end-of-block price is the next block's start price
+    reg = ir[I_REGISTERED_AT]
+    for n in range(n_sub):
         spot = spot_price(float(tao[n]), float(ain[n]), w2s[n])
         price[n] = spot
-        if eligible[n]:
-            ema[n] = ema_step(p.ema_rule, ema[n], spot, block, reg[n], fe[n],
-                              p.subnet_moving_alpha, p.ema_price_halving_blocks)
+        new = ema_step(p.ema_rule, ema[n], spot, block, reg[n], fe[n], p.subnet_moving_alpha,
+                       p.ema_price_halving_blocks)
+        ema[n] = new if eligible[n] else ema[n]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -382,20 +507,14 @@ def advance(ints_fm: NDArray[np.int64], floats_fm: NDArray[np.float64],
         g = gints[r]
         eligible = np.zeros(n_sub, dtype=np.bool_)
         enabled = np.zeros(n_sub, dtype=np.bool_)
-        rho = np.zeros(n_sub)
-        share = np.zeros(n_sub)
-        alpha_em = np.zeros(n_sub, dtype=np.int64)
-        price = np.zeros(n_sub)
-        tao_in_a = np.zeros(n_sub, dtype=np.int64)
-        alpha_in_a = np.zeros(n_sub, dtype=np.int64)
-        excess_a = np.zeros(n_sub, dtype=np.int64)
-        bought_a = np.zeros(n_sub, dtype=np.int64)
+        sf = np.zeros((N_SCRATCH_F, n_sub))
+        si = np.zeros((N_SCRATCH_I, n_sub), dtype=np.int64)
         for n in range(n_sub):
-            price[n] = spot_price(float(ir[I_TAO_RESERVE, n]), float(ir[I_ALPHA_IN, n]),
-                                  fr[F_QUOTE_WEIGHT, n])
+            sf[S_PRICE, n] = spot_price(float(ir[I_TAO_RESERVE, n]), float(ir[I_ALPHA_IN, n]),
+                                        fr[F_QUOTE_WEIGHT, n])
         for k in range(n_blocks):
             block = start_block + 1 + k
-            _block(ir, fr, g, block, p, thresholds, eligible, enabled, rho, share, alpha_em,
-                   price, tao_in_a, alpha_in_a, excess_a, bought_a)
-            if p.check_invariants and not _check_run(ir, g, r, block, err):
+            _block(ir, fr, g, block, p, thresholds, eligible, enabled, sf, si)
+            if p.check_invariants and not _books_balance(ir, g):
+                _check_run(ir, g, r, block, err)  # names the first broken identity
                 break

@@ -132,9 +132,8 @@ def compute_shares(
             out[i] = ema[i] if eligible[i] else 0.0
             total += out[i]
         if total > 0.0:
-            inv = 1.0 / total
             for i in range(n):
-                out[i] *= inv
+                out[i] /= total
         if rule == PRICE_BURN or rule == PRICE_ROOTPROP_BURN:
             wsum = 0.0
             for i in range(n):
@@ -143,12 +142,11 @@ def compute_shares(
                     f *= root_prop[i]
                 wsum += out[i] * f
             if wsum > 0.0:  # else: fall back to the price shares already in ``out``
-                inv = 1.0 / wsum
                 for i in range(n):
                     f = 1.0 - min(miner_burned[i], 1.0)
                     if rule == PRICE_ROOTPROP_BURN:
                         f *= root_prop[i]
-                    out[i] = out[i] * f * inv
+                    out[i] = out[i] * f / wsum
     if use_enabled_flag:
         any_disabled = False
         en_sum = 0.0
@@ -209,14 +207,14 @@ def shares_numpy(
     else:
         s = np.where(elig, ema, 0.0)
         tot = _rowsum(s)
-        out = np.where(tot > 0, s * (1.0 / np.where(tot > 0, tot, 1.0)), s)
+        out = np.where(tot > 0, s / np.where(tot > 0, tot, 1.0), s)
         if rule in (PRICE_BURN, PRICE_ROOTPROP_BURN):
             f = 1.0 - np.minimum(miner_burned, 1.0)
             if rule == PRICE_ROOTPROP_BURN:
                 f = f * root_prop
             w = out * f
             wsum = _rowsum(w)
-            out = np.where(wsum > 0, w * (1.0 / np.where(wsum > 0, wsum, 1.0)), out)
+            out = np.where(wsum > 0, w / np.where(wsum > 0, wsum, 1.0), out)
     if use_enabled_flag:
         en = elig & enabled.astype(bool)
         any_disabled = (elig & ~enabled.astype(bool)).any(axis=1, keepdims=True)
