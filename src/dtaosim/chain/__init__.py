@@ -1,1 +1,34 @@
-"""The chain's protocol, one module per mechanism (see ``docs/mechanics.md``)."""
+"""The chain's protocol, one module per mechanism (see ``docs/mechanics.md``).
+
+Compiled functions here are cached on disk by numba (``cache=True``). Numba invalidates a
+cached function when *its own* source file changes, not when a function it calls from another
+module changes; since the block kernel inlines functions from several modules, this package
+drops its own numba cache files whenever any of its sources differs from the last import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+
+def _refresh_numba_cache() -> None:
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for src in sorted(here.glob("*.py")):
+        digest.update(src.name.encode())
+        digest.update(src.read_bytes())
+    cache = here / "__pycache__"
+    stamp = cache / "dtaosim-sources.sha256"
+    try:
+        if stamp.is_file() and stamp.read_text() == digest.hexdigest():
+            return
+        for f in list(cache.glob("*.nbi")) + list(cache.glob("*.nbc")):
+            f.unlink(missing_ok=True)
+        cache.mkdir(exist_ok=True)
+        stamp.write_text(digest.hexdigest())
+    except OSError:  # read-only install: numba then caches elsewhere or not at all
+        pass
+
+
+_refresh_numba_cache()
