@@ -60,7 +60,7 @@ def main() -> None:
     cases = [
         ("numba, 1 run, checks off", one, a.blocks, dict(check_invariants=False)),
         ("numba, 1 run, checks on", one, a.blocks, dict(check_invariants=True)),
-        (f"numba, {a.batch} runs, checks off", batch, a.blocks // 8,
+        (f"numba, {a.batch} runs, checks off", batch, a.blocks // 16,
          dict(check_invariants=False)),
         ("numpy per-block loop, 1 run, checks off", one, a.numpy_blocks,
          dict(check_invariants=False, backend="numpy")),

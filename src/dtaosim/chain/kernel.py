@@ -97,6 +97,7 @@ from .price_ema import ema_step
 from .protocol_swaps import protocol_sell
 from .registration import decay_burn
 from .shares import compute_shares
+from .summation import lane_sum
 
 TAO_FLOW = int(ShareRule.TAO_FLOW)
 NET_FLOW = int(ShareRule.NET_FLOW)
@@ -267,15 +268,16 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
         for n in range(n_sub):
             b = decay_burn(burn[n], factor[n], p.min_burn, p.max_burn)
             burn[n] = b if exists[n] != 0 else burn[n]
-    ema_sum = 0.0
     t0 = thresholds[0]
     base = p.default_block_emission
+    allowed = ir[I_REGISTRATION_ALLOWED]
+    em_on = ir[I_EMISSION_ENABLED]
     for n in range(n_sub):
-        el = (exists[n] != 0 and fe[n] >= 0 and block >= fe[n]
-              and ir[I_REGISTRATION_ALLOWED, n] != 0)
+        el = exists[n] != 0 and fe[n] >= 0 and block >= fe[n] and allowed[n] != 0
         eligible[n] = el
-        enabled[n] = ir[I_EMISSION_ENABLED, n] != 0
-        ema_sum += ema[n] if el else 0.0
+        enabled[n] = em_on[n] != 0
+        e_arr[n] = ema[n] if el else 0.0
+    ema_sum = lane_sum(e_arr)
     for n in range(n_sub):
         issued = ain[n] + aout[n]
         if issued < t0 and issued < p.total_supply:  # no halving yet: the common case
@@ -302,11 +304,15 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
     # 4a. injection terms (spec 4.1), floored to RAO
     rule = p.injection_rule
     for n in range(n_sub):
-        en = em_f * share[n] if eligible[n] else 0.0
-        e_arr[n] = en
-        fr[F_SHARE, n] = share[n]
-        fr[F_TAO_EMISSION, n] = en
-        fr[F_CUM_TAO_EMISSION, n] += en
+        e_arr[n] = em_f * share[n] if eligible[n] else 0.0
+    f_share = fr[F_SHARE]
+    f_em = fr[F_TAO_EMISSION]
+    f_cum = fr[F_CUM_TAO_EMISSION]
+    for n in range(n_sub):
+        en = e_arr[n]
+        f_share[n] = share[n]
+        f_em[n] = en
+        f_cum[n] += en
     if rule == LAUNCH or rule == SUBSIDY:
         for n in range(n_sub):
             ti, ai, ex = subnet_terms(rule, e_arr[n], price[n], float(alpha_em[n]), rho[n],
@@ -317,17 +323,21 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
             alpha_in_a[n] = int(ai) if ok and ai > 0.0 else 0
             excess_a[n] = int(ex) if ok and ex > 0.0 else 0
     else:
+        caps = buy_out  # free until 4c
+        if rule == CAP_ALPHA_EMISSION:
+            for n in range(n_sub):
+                caps[n] = float(alpha_em[n])
+        elif rule == CAP_BLOCK_EMISSION:
+            for n in range(n_sub):
+                caps[n] = min(float(alpha_em[n]), em_f)
+        else:
+            for n in range(n_sub):
+                caps[n] = rho[n] * float(alpha_em[n])
         for n in range(n_sub):
             en = e_arr[n]
             pn = price[n]
-            am = float(alpha_em[n])
             ratio = en / pn if pn > 0.0 else 0.0
-            if rule == CAP_ALPHA_EMISSION:
-                cap = am
-            elif rule == CAP_BLOCK_EMISSION:
-                cap = min(am, em_f)
-            else:
-                cap = rho[n] * am
+            cap = caps[n]
             capped = ratio > cap
             ai = cap if capped else ratio
             ti = cap * pn if capped else en
@@ -356,7 +366,6 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
             w2s[n] = w_new if inj and not bad else w2
     # 4c. fee-less chain buys with the excess on the pre-injection reserves: the small-trade
     # series for every subnet, exact libm powers for the rare large trades, then the guards
-    any_large = False
     for n in range(n_sub):
         y = float(tao[n])
         x = float(ain[n])
@@ -366,10 +375,14 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
         u = dy / y if y > 0.0 else 0.0
         lin = x * dy / (y + dy) if y + dy > 0.0 else 0.0
         ser = x * -expm1_small(-ew * log1p_small(u))
-        small = u < SMALL and ew < 2.0
         buy_out[n] = x if y <= 0.0 else (lin if ew == 1.0 else ser)
-        if excess_a[n] > 0 and ew != 1.0 and not small:
-            any_large = True
+    n_large = 0
+    for n in range(n_sub):  # the series is exact for u < SMALL and ew < 2 (w2 < 2/3)
+        w2 = w2s[n]
+        large = (excess_a[n] > 0 and w2 != 0.5
+                 and (float(excess_a[n]) >= SMALL * float(tao[n]) or 3.0 * w2 >= 2.0))
+        n_large += 1 if large else 0
+    any_large = n_large > 0
     if any_large:
         for n in range(n_sub):
             if excess_a[n] > 0:
@@ -390,50 +403,81 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
         excess_a[n] = ex if ok else 0  # a rejected buy's excess is recycled as unspent credit
     # 5. apply injection and chain buys; mint alpha_out and split it (root proportion after
     # minting) into the pending buckets
-    spent = 0
+    # Small loops over a few arrays each: with every field a view of one buffer, LLVM only
+    # vectorises a loop whose runtime alias checks stay few.
     protocol_keeps = p.bought_alpha == BOUGHT_PROTOCOL and p.injection_rule != SUBSIDY
     sold_each_block = p.root_dividends == SOLD_EACH_BLOCK
-    for n in range(n_sub):
-        el = eligible[n]
+    spent = 0
+    for n in range(n_sub):  # reserves and the TAO actually spent
         ti = tao_in_a[n]
-        ai = alpha_in_a[n]
         ex = excess_a[n]
-        bo = bought_a[n]
         tao[n] += ex + ti
-        ain[n] += ai - bo
-        if protocol_keeps:
-            aout[n] += bo
-            ir[I_PROTOCOL_ALPHA, n] += bo
-        else:  # bought alpha burned/recycled (AlphaOut -= bought)
-            ir[I_ALPHA_RECYCLED, n] += bo
-        ir[I_CUM_EXCESS_TAO, n] += ex
-        ir[I_CUM_CHAIN_BOUGHT, n] += bo
-        ir[I_PROTOCOL_FLOW_ACC, n] += ti + ex
+        ain[n] += alpha_in_a[n] - bought_a[n]
         spent += ti + ex
-        ir[I_CUM_TAO_IN, n] += ti
-        ir[I_CUM_ALPHA_IN, n] += ai
-        ir[I_LAST_TAO_IN, n] = ti
-        ir[I_LAST_ALPHA_IN, n] = ai
-        ir[I_LAST_EXCESS_TAO, n] = ex
-        a_out = alpha_em[n] if el else 0
+    if protocol_keeps:
+        prot = ir[I_PROTOCOL_ALPHA]
+        for n in range(n_sub):
+            bo = bought_a[n]
+            aout[n] += bo
+            prot[n] += bo
+    else:  # bought alpha burned/recycled (AlphaOut -= bought)
+        rec = ir[I_ALPHA_RECYCLED]
+        for n in range(n_sub):
+            rec[n] += bought_a[n]
+    c_ex = ir[I_CUM_EXCESS_TAO]
+    c_bo = ir[I_CUM_CHAIN_BOUGHT]
+    pfa = ir[I_PROTOCOL_FLOW_ACC]
+    for n in range(n_sub):
+        ex = excess_a[n]
+        c_ex[n] += ex
+        c_bo[n] += bought_a[n]
+        pfa[n] += tao_in_a[n] + ex
+    c_ti = ir[I_CUM_TAO_IN]
+    c_ai = ir[I_CUM_ALPHA_IN]
+    for n in range(n_sub):
+        c_ti[n] += tao_in_a[n]
+        c_ai[n] += alpha_in_a[n]
+    l_ti = ir[I_LAST_TAO_IN]
+    l_ai = ir[I_LAST_ALPHA_IN]
+    l_ex = ir[I_LAST_EXCESS_TAO]
+    for n in range(n_sub):
+        l_ti[n] = tao_in_a[n]
+        l_ai[n] = alpha_in_a[n]
+        l_ex[n] = excess_a[n]
+    minted = ir[I_ALPHA_MINTED]
+    c_ao = ir[I_CUM_ALPHA_OUT]
+    for n in range(n_sub):  # mint alpha_out
+        a_out = alpha_em[n] if eligible[n] else 0
+        alpha_em[n] = a_out
         aout[n] += a_out
-        ir[I_ALPHA_MINTED, n] += ai + a_out
-        ir[I_CUM_ALPHA_OUT, n] += a_out
+        minted[n] += alpha_in_a[n] + a_out
+        c_ao[n] += a_out
+    # split it (root proportion after minting) into the pending buckets
+    p_own = ir[I_PENDING_OWNER]
+    p_srv = ir[I_PENDING_SERVER]
+    p_val = ir[I_PENDING_VALIDATOR]
+    undist = ir[I_UNDISTRIBUTED_ALPHA]
+    cut_f = p.owner_cut
+    for n in range(n_sub):
+        a_out = alpha_em[n]
         den = tr + float(ain[n] + aout[n])
         rho_after = tr / den if den > 0.0 else 0.0
-        cut_i, server_i, val_i, root_i = split_alpha_out(a_out, rho_after, p.owner_cut)
-        ir[I_PENDING_OWNER, n] += cut_i
-        ir[I_PENDING_SERVER, n] += server_i
-        ir[I_PENDING_VALIDATOR, n] += val_i
-        ir[I_UNDISTRIBUTED_ALPHA, n] += a_out - cut_i - server_i - val_i - root_i
-        if not root_to_pending:  # root-sell flag off: root alpha recycled
-            aout[n] -= root_i
-            ir[I_ALPHA_RECYCLED, n] += root_i
+        cut_i, server_i, val_i, root_i = split_alpha_out(a_out, rho_after, cut_f)
+        p_own[n] += cut_i
+        p_srv[n] += server_i
+        p_val[n] += val_i
+        undist[n] += a_out - cut_i - server_i - val_i - root_i
+        root_a[n] = root_i
+    if not root_to_pending:  # root-sell flag off: root alpha recycled
+        rec = ir[I_ALPHA_RECYCLED]
+        for n in range(n_sub):
+            aout[n] -= root_a[n]
+            rec[n] += root_a[n]
             root_a[n] = 0
-        elif sold_each_block:
-            root_a[n] = root_i
-        else:
-            ir[I_PENDING_ROOT, n] += root_i
+    elif not sold_each_block:
+        p_root = ir[I_PENDING_ROOT]
+        for n in range(n_sub):
+            p_root[n] += root_a[n]
             root_a[n] = 0
     if root_to_pending and sold_each_block:  # launch era: root alpha sold every block
         for n in range(n_sub):
@@ -458,7 +502,12 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
     epochs_this_block = 0
     tempo = ir[I_TEMPO]
     last = ir[I_LAST_EPOCH_BLOCK]
-    for n in range(n_sub):
+    n_due = n_sub  # legacy: the scalar loop below decides
+    if p.epoch_schedule != LEGACY:  # a branch-free count first: most blocks have no epoch
+        n_due = 0
+        for n in range(n_sub):
+            n_due += 1 if exists[n] != 0 and tempo[n] > 0 and block - last[n] >= tempo[n] else 0
+    for n in range(n_sub if n_due > 0 else 0):
         if exists[n] == 0:
             continue
         if p.epoch_schedule == LEGACY:

@@ -26,6 +26,7 @@ from numba import njit
 from numpy.typing import NDArray
 
 from ..mechanisms import ShareRule
+from .summation import lane_sum, lane_sum_rows
 
 PRICE_EMA = int(ShareRule.PRICE_EMA)
 TAO_FLOW = int(ShareRule.TAO_FLOW)
@@ -127,41 +128,38 @@ def compute_shares(
                 net[i] = user_flow_ema[i]
         flow_shares(net, eligible, cutoff, exponent, out)
     else:
-        total = 0.0
         for i in range(n):
             out[i] = ema[i] if eligible[i] else 0.0
-            total += out[i]
+        total = lane_sum(out)
         if total > 0.0:
             for i in range(n):
                 out[i] /= total
         if rule == PRICE_BURN or rule == PRICE_ROOTPROP_BURN:
-            wsum = 0.0
-            for i in range(n):
+            for i in range(n):  # out becomes the weighted shares w
                 f = 1.0 - min(miner_burned[i], 1.0)
                 if rule == PRICE_ROOTPROP_BURN:
                     f *= root_prop[i]
-                wsum += out[i] * f
-            if wsum > 0.0:  # else: fall back to the price shares already in ``out``
+                out[i] = out[i] * f
+            wsum = lane_sum(out)
+            if wsum > 0.0:
                 for i in range(n):
-                    f = 1.0 - min(miner_burned[i], 1.0)
-                    if rule == PRICE_ROOTPROP_BURN:
-                        f *= root_prop[i]
-                    out[i] = out[i] * f / wsum
+                    out[i] /= wsum
+            else:  # every weight is zero: fall back to the price shares
+                for i in range(n):
+                    out[i] = ema[i] if eligible[i] else 0.0
+                    if total > 0.0:
+                        out[i] /= total
     if use_enabled_flag:
         any_disabled = False
-        en_sum = 0.0
         for i in range(n):
-            if eligible[i]:
-                if enabled[i]:
-                    en_sum += out[i]
-                else:
-                    any_disabled = True
+            any_disabled = any_disabled or (eligible[i] and not enabled[i])
         if any_disabled:
+            kept = np.empty(n)
             for i in range(n):
-                if eligible[i] and enabled[i] and en_sum > 0.0:
-                    out[i] = out[i] / en_sum
-                else:
-                    out[i] = 0.0
+                kept[i] = out[i] if eligible[i] and enabled[i] else 0.0
+            en_sum = lane_sum(kept)
+            for i in range(n):
+                out[i] = kept[i] / en_sum if en_sum > 0.0 else 0.0
 
 
 def _rowsum(a: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -206,19 +204,19 @@ def shares_numpy(
         out = np.where(tot > 0, v / np.where(tot > 0, tot, 1.0), 0.0)
     else:
         s = np.where(elig, ema, 0.0)
-        tot = _rowsum(s)
+        tot = lane_sum_rows(s)
         out = np.where(tot > 0, s / np.where(tot > 0, tot, 1.0), s)
         if rule in (PRICE_BURN, PRICE_ROOTPROP_BURN):
             f = 1.0 - np.minimum(miner_burned, 1.0)
             if rule == PRICE_ROOTPROP_BURN:
                 f = f * root_prop
             w = out * f
-            wsum = _rowsum(w)
+            wsum = lane_sum_rows(w)
             out = np.where(wsum > 0, w / np.where(wsum > 0, wsum, 1.0), out)
     if use_enabled_flag:
         en = elig & enabled.astype(bool)
         any_disabled = (elig & ~enabled.astype(bool)).any(axis=1, keepdims=True)
-        en_sum = _rowsum(np.where(en, out, 0.0))
+        en_sum = lane_sum_rows(np.where(en, out, 0.0))
         renorm = np.where(en & (en_sum > 0), out / np.where(en_sum > 0, en_sum, 1.0), 0.0)
         out = np.where(any_disabled, renorm, out)
     return out

@@ -26,6 +26,7 @@ from .emission import halving_thresholds
 from .injection import subnet_terms_numpy
 from .price_ema import ema_step_numpy
 from .shares import shares_numpy
+from .summation import lane_sum_rows
 
 _THRESH_CACHE: dict[int, NDArray[np.int64]] = {}
 
@@ -155,7 +156,7 @@ def step_numpy(state: ChainState, m: Mechanism) -> None:
                          m.emission_enabled_flag, ema_before, F[:, :, SF.MINER_BURNED], rho,
                          F[:, :, SF.FLOW_EMA], F[:, :, SF.PROTOCOL_FLOW_EMA], m.tao_flow_cutoff,
                          m.flow_norm_exponent)
-    ema_sum = np.cumsum(np.where(elig, ema_before, 0.0), axis=1)[:, -1:]
+    ema_sum = lane_sum_rows(np.where(elig, ema_before, 0.0))
     root_to_pending = np.broadcast_to((not m.root_sell_flag) | (ema_sum > 1.0), elig.shape)
     F[:, :, SF.SHARE] = share
     # 4. injection and chain buys
