@@ -118,11 +118,7 @@ def _slot(netuid: int) -> int:
 
 
 def _spot_prices(state: ChainState, run: int) -> np.ndarray:
-    y = state.ints[run, :, SI.TAO_RESERVE].astype(np.float64)
-    x = state.ints[run, :, SI.ALPHA_IN].astype(np.float64)
-    w2 = state.floats[run, :, SF.QUOTE_WEIGHT]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(x > 0, (1.0 - w2) / w2 * y / np.where(x > 0, x, 1.0), 0.0)
+    return state.spot_price()[run]  # the kernel's formula
 
 
 def median_spot_price(state: ChainState, run: int) -> float:

@@ -107,6 +107,7 @@ from numpy.typing import ArrayLike, NDArray
 from ..errors import SwapError
 from ..mechanisms import Mechanism, PoolModel
 from ..state import ALPHA_OUT_PARTS, GI, SF, SI, ChainState
+from .curves import spot_price
 
 __all__ = [
     "U64_MAX",
@@ -310,9 +311,7 @@ def swap_fee(mech: Mechanism, amount: int, *, at_limit: bool = False) -> int:
 
 
 def _price(y: float, x: float, w2: float) -> float:
-    if x <= 0:
-        return 0.0
-    return (1.0 - w2) / w2 * float(y) / float(x)
+    return float(spot_price(float(y), float(x), float(w2)))  # the kernel's formula
 
 
 def current_price(mech: Mechanism, y: int, x: int, w2: float = 0.5) -> float:
