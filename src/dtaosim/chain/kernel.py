@@ -124,6 +124,25 @@ ERROR_NAMES = {
 }
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _alpha_out_parts(ir: NDArray[np.int64], n: int) -> int:
+    """Sum of the holders of subnet ``n``'s alpha_out (``ALPHA_OUT_PARTS``)."""
+    return (ir[I_PENDING_SERVER, n] + ir[I_PENDING_VALIDATOR, n] + ir[I_PENDING_ROOT, n]
+            + ir[I_PENDING_OWNER, n] + ir[I_STAKE_OWNER, n] + ir[I_STAKE_MINERS, n]
+            + ir[I_STAKE_STAKERS, n] + ir[I_STAKE_ROOT_KEPT, n] + ir[I_ROOT_CLAIMABLE, n]
+            + ir[I_PROTOCOL_ALPHA, n] + ir[I_BURNED_ALPHA, n] + ir[I_UNDISTRIBUTED_ALPHA, n])
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _lowest_balance(ir: NDArray[np.int64], n: int) -> int:
+    """Smallest of subnet ``n``'s balances that may never be negative."""
+    return min(ir[I_TAO_RESERVE, n], ir[I_ALPHA_IN, n], ir[I_ALPHA_OUT, n],
+               ir[I_PENDING_ROOT_TAO, n], ir[I_PENDING_SERVER, n], ir[I_PENDING_VALIDATOR, n],
+               ir[I_PENDING_ROOT, n], ir[I_PENDING_OWNER, n], ir[I_STAKE_OWNER, n],
+               ir[I_STAKE_MINERS, n], ir[I_STAKE_STAKERS, n], ir[I_STAKE_ROOT_KEPT, n],
+               ir[I_ROOT_CLAIMABLE, n], ir[I_PROTOCOL_ALPHA, n])
+
+
 @njit(cache=True, error_model="numpy")
 def _books_balance(ir: NDArray[np.int64], g: NDArray[np.int64]) -> bool:
     """Fast branch-free pass: True when every identity of :func:`_check_run` holds."""
@@ -133,16 +152,8 @@ def _books_balance(ir: NDArray[np.int64], g: NDArray[np.int64]) -> bool:
     for n in range(n_sub):
         ex = ir[I_EXISTS, n] != 0
         held += ir[I_TAO_RESERVE, n] + ir[I_PENDING_ROOT_TAO, n] if ex else 0
-        parts = (ir[I_PENDING_SERVER, n] + ir[I_PENDING_VALIDATOR, n] + ir[I_PENDING_ROOT, n]
-                 + ir[I_PENDING_OWNER, n] + ir[I_STAKE_OWNER, n] + ir[I_STAKE_MINERS, n]
-                 + ir[I_STAKE_STAKERS, n] + ir[I_STAKE_ROOT_KEPT, n] + ir[I_ROOT_CLAIMABLE, n]
-                 + ir[I_PROTOCOL_ALPHA, n] + ir[I_BURNED_ALPHA, n]
-                 + ir[I_UNDISTRIBUTED_ALPHA, n])
-        lowest = min(ir[I_TAO_RESERVE, n], ir[I_ALPHA_IN, n], ir[I_ALPHA_OUT, n],
-                     ir[I_PENDING_ROOT_TAO, n], ir[I_PENDING_SERVER, n],
-                     ir[I_PENDING_VALIDATOR, n], ir[I_PENDING_ROOT, n], ir[I_PENDING_OWNER, n],
-                     ir[I_STAKE_OWNER, n], ir[I_STAKE_MINERS, n], ir[I_STAKE_STAKERS, n],
-                     ir[I_STAKE_ROOT_KEPT, n], ir[I_ROOT_CLAIMABLE, n], ir[I_PROTOCOL_ALPHA, n])
+        parts = _alpha_out_parts(ir, n)
+        lowest = _lowest_balance(ir, n)
         issued = ir[I_ALPHA_ISSUANCE_START, n] + ir[I_ALPHA_MINTED, n] - ir[I_ALPHA_RECYCLED, n]
         broken = ((lowest < 0) | (parts != ir[I_ALPHA_OUT, n])
                   | (ir[I_ALPHA_IN, n] + ir[I_ALPHA_OUT, n] != issued))
@@ -166,16 +177,8 @@ def _check_run(ir: NDArray[np.int64], g: NDArray[np.int64], r: int, block: int,
         if ir[I_EXISTS, n] == 0:
             continue
         held += ir[I_TAO_RESERVE, n] + ir[I_PENDING_ROOT_TAO, n]
-        parts = (ir[I_PENDING_SERVER, n] + ir[I_PENDING_VALIDATOR, n] + ir[I_PENDING_ROOT, n]
-                 + ir[I_PENDING_OWNER, n] + ir[I_STAKE_OWNER, n] + ir[I_STAKE_MINERS, n]
-                 + ir[I_STAKE_STAKERS, n] + ir[I_STAKE_ROOT_KEPT, n] + ir[I_ROOT_CLAIMABLE, n]
-                 + ir[I_PROTOCOL_ALPHA, n] + ir[I_BURNED_ALPHA, n]
-                 + ir[I_UNDISTRIBUTED_ALPHA, n])
-        lowest = min(ir[I_TAO_RESERVE, n], ir[I_ALPHA_IN, n], ir[I_ALPHA_OUT, n],
-                     ir[I_PENDING_ROOT_TAO, n], ir[I_PENDING_SERVER, n],
-                     ir[I_PENDING_VALIDATOR, n], ir[I_PENDING_ROOT, n], ir[I_PENDING_OWNER, n],
-                     ir[I_STAKE_OWNER, n], ir[I_STAKE_MINERS, n], ir[I_STAKE_STAKERS, n],
-                     ir[I_STAKE_ROOT_KEPT, n], ir[I_ROOT_CLAIMABLE, n], ir[I_PROTOCOL_ALPHA, n])
+        parts = _alpha_out_parts(ir, n)
+        lowest = _lowest_balance(ir, n)
         code = ERR_NONE
         value = 0
         if lowest < 0:
