@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -258,6 +260,78 @@ def test_run_unexpected_error_leaves_nothing(sim: Path, monkeypatch: pytest.Monk
     assert result.exit_code == 1
     assert isinstance(result.exception, RuntimeError)
     _no_output(sim, "out")
+
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def test_run_from_snapshot_fixture(sim: Path) -> None:
+    """``dtaosim run --snapshot FILE`` starts from the file: its subnets, pools and block."""
+    fixture = FIXTURES / "small_network.json"
+    snap = snapshots.load_snapshot(fixture)
+    out = sim / "out"
+    args = ["run", "--snapshot", str(fixture), "--days", "0.02", "--record-every", "72"]
+    result = runner.invoke(app, [*args, "--runs", "2", "--out", str(out)], env=WIDE)
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["snapshot"] == str(fixture)
+    assert manifest["start_block"] == snap.block
+    assert manifest["end_block"] == snap.block + 144
+    ts = str(out / "timeseries.parquet")
+    first = duckdb.sql(
+        f"select netuid, tao_reserve from '{ts}' where run = 0 and day = 0 order by netuid"
+    ).fetchall()
+    assert first == [(s.netuid, s.tao_reserve_rao / 1e9) for s in snap.subnets]
+    assert load_config(out / "config.toml").snapshot == fixture
+
+
+BAD_SNAPSHOTS = {
+    "bad_negative_reserve.json": "subnets[1].tao_reserve_rao: Input should be greater than or",
+    "bad_schema_version.json": "schema_version: unknown schema_version 2 (this dtaosim reads 1)",
+    "bad_total_issuance.json": "total_issuance_rao (6000000000000000) is smaller than pools + root",
+    "bad_alpha_out_parts.json": "subnets[2]: alpha_out_rao (100000000000) is smaller than the sum",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_SNAPSHOTS))
+def test_run_rejects_bad_snapshot_fixture(sim: Path, name: str) -> None:
+    """A snapshot that fails validation: exit 2, one line naming file and field, no output."""
+    fixture = FIXTURES / name
+    result = runner.invoke(
+        app, ["run", "--snapshot", str(fixture), "--days", "0.01", "--out", str(sim / "out")]
+    )
+    _one_error(result, str(fixture), BAD_SNAPSHOTS[name])
+    _no_output(sim, "out")
+    assert list(sim.iterdir()) == []
+
+
+def test_help_lists_every_command() -> None:
+    result = runner.invoke(app, ["--help"], env=WIDE)
+    assert result.exit_code == 0
+    for command in ("run", "mechanisms", "snapshot"):
+        assert command in result.stdout
+    result = runner.invoke(app, ["snapshot", "--help"], env=WIDE)
+    assert result.exit_code == 0
+    assert 'pip install "dtaosim[chain]"' in result.stdout
+
+
+def test_snapshot_without_the_sdk_console_script(tmp_path: Path) -> None:
+    """The installed entry point with ``bittensor`` unimportable: exactly one line telling what
+    to install, exit code 2, no traceback, no file."""
+    code = (
+        "import sys; sys.modules['bittensor'] = None\n"  # `import bittensor` raises ImportError
+        "from dtaosim.cli import main\n"
+        "sys.argv = ['dtaosim', 'snapshot', '--out', sys.argv[1]]\n"
+        "main()\n"
+    )
+    out = tmp_path / "live.json"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(out)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    assert proc.stderr == 'error: install the chain extra: pip install "dtaosim[chain]"\n'
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_no_command_shows_help() -> None:

@@ -216,6 +216,21 @@ def test_state_to_snapshot_after_blocks(default: Snapshot) -> None:
         state_to_snapshot(s, 1)
 
 
+def test_owner_keys_survive_the_state(tmp_path: Path) -> None:
+    alice = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"
+    doc = _mutated("subnets.0.owner_coldkey", alice)
+    doc["subnets"][0]["owner_hotkey"] = alice
+    snap = load_snapshot(_write(tmp_path, doc))
+    state = snapshot_to_state(snap, 1)
+    assert state_to_snapshot(state) == snap
+    assert state_to_snapshot(state).subnets[1].owner_coldkey == ""
+    state.ints[0, 0, SI.REGISTERED_AT] = 9_999  # netuid 1 registered again: a new owner
+    state.ints[0, 0, SI.FIRST_EMISSION_BLOCK] = -1
+    assert state_to_snapshot(state).subnets[0].owner_hotkey == ""
+    with pytest.raises(DataError, match=r"subnets\[0\]\.owner_hotkey"):
+        load_snapshot(_write(tmp_path, _mutated("subnets.0.owner_hotkey", "x" * 65), "b.json"))
+
+
 def test_save_load_round_trip(default: Snapshot, tmp_path: Path) -> None:
     p = tmp_path / "out.json"
     save_snapshot(default, p)
@@ -314,3 +329,74 @@ def test_build_script_reproduces_committed_json(tmp_path: Path) -> None:
         timeout=60,
     )
     assert out.read_text(encoding="utf-8") == DEFAULT_JSON.read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- committed fixtures
+FIXTURES = REPO / "tests" / "fixtures"
+
+
+def test_small_fixture_is_canonical_and_consistent() -> None:
+    """tests/fixtures/small_network.json: 4 subnets, as save_snapshot writes them."""
+    path = FIXTURES / "small_network.json"
+    snap = load_snapshot(path)
+    assert [s.netuid for s in snap.subnets] == [1, 2, 3, 7]
+    assert snapshots.snapshot_json(snap) == path.read_text(encoding="utf-8")
+    state = snapshot_to_state(snap, 2)
+    check_state(state)
+    assert state_to_snapshot(state) == snap
+
+
+@pytest.mark.parametrize(
+    ("name", "needle"),
+    [
+        ("bad_negative_reserve.json", "subnets[1].tao_reserve_rao"),
+        ("bad_schema_version.json", "schema_version: unknown schema_version 2"),
+        ("bad_total_issuance.json", "total_issuance_rao (6000000000000000) is smaller"),
+        ("bad_alpha_out_parts.json", "subnets[2]: alpha_out_rao (100000000000) is smaller"),
+    ],
+)
+def test_bad_fixtures_are_rejected_naming_the_field(name: str, needle: str) -> None:
+    path = FIXTURES / name
+    with pytest.raises(DataError) as err:
+        load_snapshot(path)
+    assert str(err.value).startswith(f"{path}: ")
+    assert needle in str(err.value)
+
+
+# ------------------------------------------------------------------------------ documentation
+DOC = REPO / "docs" / "snapshot.md"
+
+
+def _documented_rows() -> dict[str, str]:
+    """Table rows of docs/snapshot.md: first-cell `name` -> the whole row."""
+    rows: dict[str, str] = {}
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and cells[0].startswith("`"):
+            rows.setdefault(cells[0].strip("`"), line)
+    return rows
+
+
+def test_docs_describe_every_field() -> None:
+    """Every field of the format and every metagraph column has a row in docs/snapshot.md, with
+    a non-empty last column (the SDK field or '-')."""
+    rows = _documented_rows()
+    fields = set(Snapshot.model_fields) | set(snapshots.SubnetSnapshot.model_fields)
+    chain_reader = pytest.importorskip("dtaosim.chain_reader")  # imports without the SDK
+    columns = set(chain_reader.NEURON_SCHEMA.names) | set(chain_reader.WEIGHT_SCHEMA.names)
+    missing = sorted((fields | columns) - set(rows))
+    assert not missing, f"not documented in {DOC.name}: {missing}"
+    for name in fields | columns:
+        cells = [c.strip() for c in rows[name].strip().strip("|").split("|")]
+        assert cells[-1], name
+
+
+def test_package_data_carries_the_attribution() -> None:
+    """The installed package ships the data README with the MIT notice of the source data."""
+    from importlib import resources
+
+    readme = resources.files("dtaosim").joinpath("data").joinpath("README.md").read_text("utf-8")
+    assert "MIT License" in readme and "Copyright (c) 2024 Alphamind" in readme
+    assert "alphamind-transparency" in readme
+    assert "build_default_network.py" in readme
+    assert "Alphamind" in default_snapshot().attribution

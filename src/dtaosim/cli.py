@@ -1,4 +1,4 @@
-"""Command-line interface: ``dtaosim run`` and ``dtaosim mechanisms``.
+"""Command-line interface: ``dtaosim run``, ``dtaosim mechanisms`` and ``dtaosim snapshot``.
 
 User errors (:class:`~dtaosim.errors.DtaosimError`, bad option values, unknown commands) print
 one line ``error: <message>`` to stderr and exit with code 2 (1 for an
@@ -29,7 +29,7 @@ from rich.progress import (
 from rich.table import Table
 from typer.core import TyperGroup
 
-from . import simulation
+from . import simulation, snapshot_cli
 from .config import (
     RunConfig,
     apply_overrides,
@@ -321,6 +321,10 @@ def mechanisms(
         label = f"{name} (HEAD)" if name == HEAD_PRESET else name
         table.add_row(label, m.date, rules, ", ".join(diff) or "-")
     console.print(table)
+
+
+# ---------------------------------------------------------------------------------- snapshot
+snapshot_cli.register(app)  # `dtaosim snapshot` (live chain through the bittensor SDK)
 
 
 def main() -> None:

@@ -121,6 +121,12 @@ class SubnetSnapshot(BaseModel):
     legacy: bool = Field(description="registered before NetworkRegistrationStartBlock")
     flow_ema: float = Field(0.0, description="SubnetEmaTaoFlow (RAO/block; flow share rules)")
     protocol_flow_ema: float = Field(0.0, description="protocol flow EMA (RAO/block)")
+    owner_coldkey: str = Field(
+        "", max_length=64, description="SubnetOwner: owner coldkey, SS58 ('' unknown)"
+    )
+    owner_hotkey: str = Field(
+        "", max_length=64, description="SubnetOwnerHotkey: owner hotkey, SS58 ('' unknown)"
+    )
 
     def alpha_out_named_parts(self) -> int:
         """Sum of the named parts of ``alpha_out_rao`` (everything but the stakers' remainder)."""
@@ -518,8 +524,8 @@ def snapshot_to_state(
         issuance and ``ALPHA_ISSUANCE_START`` is ``alpha_in + alpha_out`` (cumulative counters 0),
         so the identities of :mod:`dtaosim.state` hold exactly. Alpha outstanding is split as
         described in the module docstring. ``MINER_BURNED`` is ``miner_burned`` or, if absent,
-        ``miner_burn_fraction``. ``meta["snapshot"]`` keeps block, timestamp, source and
-        attribution for :func:`state_to_snapshot`.
+        ``miner_burn_fraction``. ``meta["snapshot"]`` keeps block, timestamp, source,
+        attribution and the owner keys for :func:`state_to_snapshot`.
 
     Raises
     ------
@@ -570,6 +576,12 @@ def snapshot_to_state(
         "timestamp": snap.timestamp,
         "source": snap.source,
         "attribution": snap.attribution,
+        # owner keys are not state: kept per (netuid, registration block) for the way back
+        "owners": {
+            s.netuid: (s.registered_at_block, s.owner_coldkey, s.owner_hotkey)
+            for s in snap.subnets
+            if s.owner_coldkey or s.owner_hotkey
+        },
     }
     return state
 
@@ -601,7 +613,9 @@ def state_to_snapshot(
     Snapshot
         Subnets in netuid order. Alpha holders other than the pending buckets, protocol, owner
         and burned alpha are folded into the stakers' remainder; cumulative counters are
-        dropped. ``miner_burned`` is ``None`` when it equals ``miner_burn_fraction``.
+        dropped. ``miner_burned`` is ``None`` when it equals ``miner_burn_fraction``. Owner keys
+        come from ``state.meta["snapshot"]["owners"]`` for subnets still registered at the same
+        block (a netuid registered again during the run has an unknown owner, ``""``).
         ``state_to_snapshot(snapshot_to_state(s)) == s`` for a snapshot ``s`` whose subnets are
         listed in netuid order.
     """
@@ -627,9 +641,14 @@ def state_to_snapshot(
     if attribution is None:
         attribution = str(meta.get("attribution", ""))
     ri, rf, rg = state.ints[run], state.floats[run], state.gints[run]
+    owners = meta.get("owners")
+    owners = owners if isinstance(owners, dict) else {}
     subnets: list[SubnetSnapshot] = []
     for k in np.flatnonzero(ri[:, SI.EXISTS] != 0):
         d: dict[str, Any] = {"netuid": int(k) + 1}
+        registered, coldkey, hotkey = owners.get(int(k) + 1, (None, "", ""))
+        if registered == int(ri[k, SI.REGISTERED_AT]):  # not a later registration of the netuid
+            d["owner_coldkey"], d["owner_hotkey"] = coldkey, hotkey
         for name, f in _SUBNET_INT_FIELDS:
             v = int(ri[k, f])
             d[name] = bool(v) if name in _BOOL_FIELDS else v
