@@ -145,9 +145,28 @@ def test_run_writes_run_directory(sim: Path) -> None:
         "manifest.json",
         "timeseries.parquet",
         "network.parquet",
+        "uids.parquet",
     }
     for key in ("wall_time_s", "blocks_per_second", "start_block", "created_utc", "versions"):
         assert key in manifest
+    assert manifest["uids"] == 256
+
+    # per-UID income sums back exactly to what each subnet paid since the start
+    uids = str(out / "uids.parquet")
+    per_sub = duckdb.sql(
+        f"""select run, netuid, block, count(*) n,
+                   sum(earned_miner_rao) + max(departed_miner_rao) - max(cum_miner_paid_rao) m,
+                   sum(earned_validator_rao) + max(departed_validator_rao)
+                     - max(cum_staker_paid_rao) v,
+                   sum(earned_root_rao) + max(departed_root_rao) - max(cum_root_divs_rao) r,
+                   max(cum_miner_paid_rao) paid
+            from '{uids}' group by all"""
+    ).fetchnumpy()
+    assert len(per_sub["n"]) == 2 * records * subnets
+    assert (per_sub["n"] == 256).all()
+    for col in ("m", "v", "r"):  # the default network starts with zero cumulative payouts
+        assert (per_sub[col] == 0).all(), col
+    assert per_sub["paid"].max() > 0  # epochs did pay UIDs during the 360 blocks
 
     # the written config reproduces the run's configuration and mechanism
     cfg = load_config(out / "config.toml")

@@ -16,6 +16,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -64,6 +65,8 @@ _OPTION_NAMES = {
     "snapshot": "--snapshot",
     "record_every_blocks": "--record-every",
     "check_invariants": "--no-invariants",
+    "uids": "--uids",
+    "validators": "--validators",
     "out": "--out",
 }
 
@@ -162,6 +165,13 @@ def run(
     no_invariants: Annotated[
         bool, typer.Option("--no-invariants", help="Skip conservation checks.")
     ] = False,
+    uids: Annotated[
+        int | None,
+        typer.Option(help="UIDs per subnet; Yuma pays them at each epoch (0: aggregate holders)."),
+    ] = None,
+    validators: Annotated[
+        int | None, typer.Option(help="Validators per subnet in the synthetic metagraph.")
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Run directory (default: runs/<mechanism>-<UTC time>).")
     ] = None,
@@ -182,6 +192,8 @@ def run(
             "mechanism": mechanism,
             "snapshot": snapshot,
             "record_every_blocks": record_every,
+            "uids": uids,
+            "validators": validators,
             "out": out,
         },
         no_invariants,
@@ -201,6 +213,11 @@ def run(
     else:
         snap = snapshots.default_snapshot()
     state = snapshots.snapshot_to_state(snap, cfg.runs, mech=mech)
+    if cfg.uids > 0:
+        from .neurons import neurons_for_state
+
+        state.neurons = neurons_for_state(state, cfg.uids, cfg.validators,
+                                          seed=np.random.SeedSequence([cfg.seed, 1]))
     state.meta.setdefault("start_block", state.block)
     start_block = int(state.block)
     first = state  # simulate() does not modify its input
@@ -252,6 +269,8 @@ def run(
                 "start_block": start_block,
                 "end_block": int(final.block),
                 "check_invariants": cfg.check_invariants,
+                "uids": cfg.uids,
+                "validators": cfg.validators if cfg.uids else None,
                 "snapshot": str(cfg.snapshot) if cfg.snapshot is not None else "embedded",
                 "wall_time_s": round(wall, 3),
                 "blocks_per_second": round(blocks / wall, 1) if wall > 0 else None,

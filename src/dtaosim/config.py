@@ -78,8 +78,13 @@ class RunConfig(BaseModel):
         Recording cadence in blocks (7,200 = daily).
     check_invariants
         Check conservation of TAO and alpha while running.
+    uids
+        UIDs per subnet (``MaxAllowedUids``); every epoch then runs Yuma consensus and pays
+        UIDs. 0 pays one aggregate miner and validator holder per subnet instead (faster).
+    validators
+        Validators per subnet in the synthetic metagraph (``MaxAllowedValidators``, 64).
     exogenous
-        Scenario processes (stake flows, new subnets).
+        Scenario processes (stake flows, new subnets, new hotkeys).
     out
         Output (run) directory; ``None`` lets the CLI choose ``runs/<mechanism>-<timestamp>``.
     """
@@ -96,6 +101,8 @@ class RunConfig(BaseModel):
     snapshot: Path | None = Field(None, description="snapshot file (None: embedded default)")
     record_every_blocks: int = Field(BLOCKS_PER_DAY, ge=1, description="recording cadence")
     check_invariants: bool = Field(True, description="check conservation while running")
+    uids: int = Field(256, ge=0, le=4096, description="UIDs per subnet (0: aggregate holders)")
+    validators: int = Field(64, ge=1, le=4096, description="validators per subnet")
     exogenous: ExogenousConfig = Field(default_factory=ExogenousConfig)
     out: Path | None = Field(None, description="output directory")
 
@@ -130,6 +137,14 @@ class RunConfig(BaseModel):
             PRESETS[base].with_(**v)
         except ValidationError as e:
             raise ValueError(format_validation_error(e)) from None
+        return v
+
+    @field_validator("validators")
+    @classmethod
+    def _validators_fit(cls, v: int, info: ValidationInfo) -> int:
+        uids = info.data.get("uids")
+        if uids and v > uids:
+            raise ValueError(f"{v} validators do not fit in {uids} UIDs")
         return v
 
     @property

@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from .chain.emission import halving_thresholds
 from .errors import InvariantViolation
 from .mechanisms import Mechanism, kernel_params
+from .neurons import NeuronState
 from .state import ChainState
 
 Backend = Literal["numba", "numpy"]
@@ -24,6 +25,11 @@ Backend = Literal["numba", "numpy"]
 @lru_cache(maxsize=8)
 def _thresholds(total_supply: int) -> NDArray[np.int64]:
     return halving_thresholds(total_supply)
+
+
+@lru_cache(maxsize=1)
+def _no_neurons() -> NeuronState:
+    return NeuronState.empty(1, 1, 1)  # placeholder arrays for a state without UIDs
 
 
 def run_blocks(
@@ -39,7 +45,8 @@ def run_blocks(
     Parameters
     ----------
     state
-        Start state (not modified).
+        Start state (not modified). If it carries neurons (``state.neurons``), every epoch runs
+        Yuma consensus and pays the UIDs; otherwise the aggregate holders are paid.
     mech
         Mechanism version and constants.
     n_blocks
@@ -47,7 +54,8 @@ def run_blocks(
     check_invariants
         Check TAO and alpha conservation and non-negativity after every block.
     backend
-        ``"numba"`` (compiled block loop, parallel over runs) or ``"numpy"`` (reference).
+        ``"numba"`` (compiled block loop, parallel over runs) or ``"numpy"`` (reference, without
+        UIDs).
 
     Returns
     -------
@@ -59,32 +67,55 @@ def run_blocks(
     InvariantViolation
         If a conservation check fails; names the block, run, subnet and quantity.
     """
+    new = state.copy()
+    advance_in_place(new, mech, n_blocks, check_invariants=check_invariants, backend=backend)
+    return new
+
+
+def advance_in_place(
+    state: ChainState,
+    mech: Mechanism,
+    n_blocks: int,
+    *,
+    check_invariants: bool = True,
+    backend: Backend = "numba",
+) -> None:
+    """:func:`run_blocks` on ``state`` itself (no copy; for drivers that own their state).
+
+    On an :class:`InvariantViolation` the state is left at the failing block and must not be
+    used further.
+    """
     if n_blocks < 0:
         raise ValueError("n_blocks must be >= 0")
-    new = state.copy()
     if n_blocks == 0:
-        return new
+        return
     if backend == "numba":
         from .chain.kernel import ERROR_NAMES, advance
 
-        err = np.zeros((new.runs, 4), dtype=np.int64)
-        advance(new.ints_fm, new.floats_fm, new.gints, new.block, n_blocks,
-                kernel_params(mech, check_invariants), _thresholds(mech.total_supply), err)
+        err = np.zeros((state.runs, 4), dtype=np.int64)
+        nrn = state.neurons if state.neurons is not None else _no_neurons()
+        advance(state.ints_fm, state.floats_fm, state.gints, state.block, n_blocks,
+                kernel_params(mech, check_invariants), _thresholds(mech.total_supply), err,
+                state.neurons is not None, nrn.ints, nrn.floats, nrn.permit, nrn.weights,
+                nrn.bonds, nrn.hyper)
         bad = np.flatnonzero(err[:, 0])
         if bad.size:
             r = int(bad[0])
             code, block, netuid, value = (int(v) for v in err[r])
             raise InvariantViolation(ERROR_NAMES[code], block, r, netuid if netuid > 0 else -1,
                                      f"off by {value} RAO")
-        new.block += n_blocks
-        return new
+        state.block += n_blocks
+        return
     if backend == "numpy":
         from .chain.invariants import check_state
         from .chain.step_numpy import step_numpy
 
+        if state.neurons is not None:
+            raise ValueError("the numpy backend has no UIDs: use backend='numba' for a state "
+                             "with neurons")
         for _ in range(n_blocks):
-            step_numpy(new, mech)
+            step_numpy(state, mech)
             if check_invariants:
-                check_state(new)
-        return new
+                check_state(state)
+        return
     raise ValueError(f"unknown backend {backend!r}")

@@ -6,6 +6,7 @@ A run directory holds::
     manifest.json        version, seed, mechanism, timings, files written
     timeseries.parquet   one row per (run, record, existing subnet)
     network.parquet      one row per (run, record)
+    uids.parquet         one row per (run, record, filled UID), when the state has neurons
 
 Amounts in the tables are TAO or alpha (``float64``; RAO / 10**9); ``day`` counts days since
 the start block (``state.meta["start_block"]``, else block 0). Query them with DuckDB::
@@ -43,14 +44,18 @@ __all__ = [
     "NETWORK_SCHEMA",
     "SUBNETS_FILE",
     "SUBNET_SCHEMA",
+    "UIDS_FILE",
+    "UID_SCHEMA",
     "RunWriter",
     "dtaosim_version",
     "state_frames",
     "summary_table",
+    "uid_frame",
 ]
 
 SUBNETS_FILE = "timeseries.parquet"
 NETWORK_FILE = "network.parquet"
+UIDS_FILE = "uids.parquet"
 CONFIG_FILE = "config.toml"
 MANIFEST_FILE = "manifest.json"
 
@@ -160,6 +165,95 @@ NETWORK_SCHEMA: pa.Schema = pa.schema(
     ]
 )
 """Columns of ``network.parquet``."""
+
+
+UID_SCHEMA: pa.Schema = pa.schema(
+    [
+        ("run", pa.int32()),
+        ("block", pa.int64()),
+        ("netuid", pa.int32()),
+        ("day", pa.float64()),
+        ("uid", pa.int32()),
+        ("hotkey", pa.int64()),
+        ("coldkey", pa.int64()),
+        ("validator_permit", pa.bool_()),
+        ("registered_at", pa.int64()),
+        ("alpha_stake", pa.float64()),
+        ("incentive", pa.float64()),
+        ("dividends", pa.float64()),
+        ("emission_rao", pa.int64()),
+        ("earned_miner_rao", pa.int64()),
+        ("earned_validator_rao", pa.int64()),
+        ("earned_root_rao", pa.int64()),
+        ("departed_miner_rao", pa.int64()),
+        ("departed_validator_rao", pa.int64()),
+        ("departed_root_rao", pa.int64()),
+        ("cum_miner_paid_rao", pa.int64()),
+        ("cum_staker_paid_rao", pa.int64()),
+        ("cum_root_divs_rao", pa.int64()),
+    ]
+)
+"""Columns of ``uids.parquet``. ``earned_*_rao`` are the UID's cumulative income (RAO) since it
+was filled; the ``departed_*`` and ``cum_*`` columns repeat, on every row of a subnet, what
+hotkeys that lost their UID had earned and what the subnet has paid in all, so that per record
+and subnet ``sum(earned_miner_rao) + departed_miner_rao`` changes exactly as
+``cum_miner_paid_rao`` does (validators: ``cum_staker_paid_rao``; root dividends:
+``cum_root_divs_rao``)."""
+
+
+def uid_frame(state: ChainState, run_slice: slice | None = None) -> pa.Table:
+    """One row per filled UID of each existing subnet, columns :data:`UID_SCHEMA`.
+
+    Parameters
+    ----------
+    state
+        A state with neurons (``state.neurons``).
+    run_slice
+        Only these runs; all by default.
+    """
+    from .neurons import NF, NH, NI
+
+    nrn = state.neurons
+    if nrn is None:
+        raise ValueError("the state has no neurons")
+    sl = run_slice if run_slice is not None else slice(None)
+    first_run = sl.indices(state.runs)[0]
+    ni = nrn.ints[sl]
+    nf = nrn.floats[sl]
+    hyp = nrn.hyper[sl]
+    ints = state.ints[sl]
+    filled = (ni[:, :, NI.HOTKEY, :] >= 0) & (ints[:, :, SI.EXISTS] != 0)[:, :, None]
+    r, k, u = np.nonzero(filled)
+    day = (state.block - _start_block(state)) / BLOCKS_PER_DAY
+
+    def col(f: NI) -> NDArray[np.int64]:
+        return ni[r, k, f, u]
+
+    cols: dict[str, Any] = {
+        "run": (r + first_run).astype(np.int32),
+        "block": np.full(r.size, state.block, dtype=np.int64),
+        "netuid": (k + 1).astype(np.int32),
+        "day": np.full(r.size, day),
+        "uid": u.astype(np.int32),
+        "hotkey": col(NI.HOTKEY),
+        "coldkey": col(NI.COLDKEY),
+        "validator_permit": nrn.permit[sl][r, k, u],
+        "registered_at": col(NI.REGISTERED_AT),
+        "alpha_stake": col(NI.ALPHA_STAKE) / _RAO,
+        "incentive": nf[r, k, NF.INCENTIVE, u],
+        "dividends": nf[r, k, NF.DIVIDENDS, u],
+        "emission_rao": col(NI.EMISSION),
+        "earned_miner_rao": col(NI.EARNED_MINER),
+        "earned_validator_rao": col(NI.EARNED_VALIDATOR),
+        "earned_root_rao": col(NI.EARNED_ROOT),
+        "departed_miner_rao": hyp[r, k, NH.DEPARTED_MINER],
+        "departed_validator_rao": hyp[r, k, NH.DEPARTED_VALIDATOR],
+        "departed_root_rao": hyp[r, k, NH.DEPARTED_ROOT],
+        "cum_miner_paid_rao": ints[r, k, SI.CUM_MINER_PAID],
+        "cum_staker_paid_rao": ints[r, k, SI.CUM_STAKER_PAID],
+        "cum_root_divs_rao": ints[r, k, SI.CUM_ROOT_DIVS],
+    }
+    return pa.Table.from_pydict(cols, schema=UID_SCHEMA)
 
 
 def _start_block(state: ChainState) -> int:
@@ -360,6 +454,7 @@ class RunWriter:
         self._created_parents: list[Path] = []
         self._subnets: _TableStream | None = None
         self._network: _TableStream | None = None
+        self._uids: _TableStream | None = None
         self._manifest_written = False
 
     # ------------------------------------------------------------------ context
@@ -435,6 +530,14 @@ class RunWriter:
             subnets, network = state_frames(state, slice(start, min(start + chunk, state.runs)))
             self._subnets.write(subnets)
             self._network.write(network)
+        if state.neurons is not None:
+            if self._uids is None:
+                self._uids = _TableStream(self._require_open() / UIDS_FILE, UID_SCHEMA,
+                                          self.rows_per_group)
+            per_run = state.subnets * state.neurons.uids
+            chunk = max(1, self.rows_per_group // max(per_run, 1))
+            for start in range(0, state.runs, chunk):
+                self._uids.write(uid_frame(state, slice(start, min(start + chunk, state.runs))))
         self.records += 1
 
     def write_text(self, name: str, text: str) -> Path:
@@ -465,6 +568,8 @@ class RunWriter:
         manifest.update(fields)
         manifest["records"] = self.records
         manifest["rows"] = {SUBNETS_FILE: self._subnets.rows, NETWORK_FILE: self._network.rows}
+        if self._uids is not None:
+            manifest["rows"][UIDS_FILE] = self._uids.rows
         manifest["versions"] = {
             "dtaosim": dtaosim_version(),
             "python": platform.python_version(),
@@ -487,6 +592,8 @@ class RunWriter:
             self._subnets.close()
         if self._network is not None:
             self._network.close()
+        if self._uids is not None:
+            self._uids.close()
 
     def _commit(self) -> None:
         tmp = self._require_open()
@@ -514,7 +621,7 @@ class RunWriter:
             shutil.rmtree(old, ignore_errors=True)
 
     def _discard(self) -> None:
-        for stream in (self._subnets, self._network):
+        for stream in (self._subnets, self._network, self._uids):
             if stream is not None:
                 stream.abort()
         if self.tmp is not None and self.tmp != self.out:

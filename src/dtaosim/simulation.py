@@ -11,7 +11,13 @@ cadence, lets the world outside the chain act through the same functions a user 
 * **new subnets** - registrations arrive as a Poisson process (target: one every ~2.05 days)
   through :func:`dtaosim.chain.lifecycle.register_subnet`, which prunes at the subnet limit;
 * **emission enabling** - at HEAD new subnets start with emission disabled until root enables
-  them; we assume root does so after ``enable_emission_after_days``.
+  them; we assume root does so after ``enable_emission_after_days``;
+* with UIDs (``state.neurons``): **validators** keep their weights fresh (they re-submit them
+  every action step, so they stay active for Yuma), **new hotkeys register** on each subnet as a
+  Poisson process through :func:`dtaosim.chain.uid_registration.register_hotkey` (paying the
+  burn, replacing the lowest-emission non-immune UID), and validators score a newcomer from a
+  quality draw; a subnet's **stake flows** change its validators' stake pro rata; a **new
+  subnet** starts with its owner's hotkey on UID 0.
 
 Every run has its own random stream spawned from one ``numpy.random.SeedSequence``, so results
 do not depend on how runs are batched. Assumptions are listed in ``docs/assumptions.md``.
@@ -23,11 +29,15 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+from numba import njit
+from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
-from .engine import Backend, run_blocks
+from .chain.neuron_registration import UidRules
+from .engine import Backend, advance_in_place
 from .errors import RegistrationError
 from .mechanisms import Mechanism
+from .neurons import DEFAULT_TAKE, NH, NI, NeuronState, uid_of_hotkey
 from .state import GI, SF, SI, ChainState
 from .units import BLOCKS_PER_DAY
 
@@ -50,14 +60,47 @@ class ExogenousConfig(BaseModel):
         7.0, ge=0, description="days after registration until root enables emission (assumed)")
     new_subnet_miner_burn_fraction: float = Field(
         0.0, ge=0, le=1, description="miner burn fraction of newly registered subnets")
+    uid_registrations_per_day: float = Field(
+        60.0, ge=0, le=1000,
+        description="new hotkeys per day on a subnet whose burn is at its starting level; the "
+                    "rate scales with starting burn / current burn (60/day balances the burn's "
+                    "360-block half-life with its x1.26 bump)")
+    newcomer_quality_sigma: float = Field(
+        1.0, ge=0, le=10,
+        description="s.d. of the log quality validators see in a newly registered miner")
 
 
 def _stake_flows(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
                  rngs: list[np.random.Generator], dt_days: float) -> None:
-    from .chain.pools import buy_batch, sell_batch
-
     if ex.stake_flow_volatility == 0.0 and ex.stake_flow_drift == 0.0:
         return
+    before = state.ints[:, :, SI.STAKE_STAKERS].copy()
+    _net_flows(state, mech, ex, rngs, dt_days)
+    if state.neurons is not None:
+        _spread_over_validators(state.neurons, state.ints[:, :, SI.STAKE_STAKERS] - before)
+
+
+def _spread_over_validators(nrn: NeuronState, delta: NDArray[np.int64]) -> None:
+    """Add each subnet's change of staked alpha to its permitted validators, pro rata to their
+    alpha stake (floored; the remainder to the largest); a loss never takes a stake below 0."""
+    stake = nrn.ints[:, :, NI.ALPHA_STAKE, :]
+    held = np.where(nrn.permit, stake, 0)
+    tot = held.sum(axis=2)
+    for r, k in zip(*np.nonzero((delta != 0) & (tot > 0)), strict=True):
+        d = int(delta[r, k])
+        h = held[r, k]
+        t = int(tot[r, k])
+        if d < -t:
+            d = -t
+        part = np.floor(h / t * d).astype(np.int64)  # float: h x d can overflow int64
+        part[int(np.argmax(h))] += d - int(part.sum())
+        stake[r, k] += np.maximum(part, -stake[r, k])
+
+
+def _net_flows(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
+               rngs: list[np.random.Generator], dt_days: float) -> None:
+    from .chain.pools import buy_batch, sell_batch
+
     z = np.stack([g.standard_normal(state.subnets) for g in rngs])
     y = state.ints[:, :, SI.TAO_RESERVE].astype(np.float64)
     flow = y * (ex.stake_flow_drift * dt_days + ex.stake_flow_volatility * math.sqrt(dt_days) * z)
@@ -88,6 +131,100 @@ def _registrations(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
                 continue
             burn = ex.new_subnet_miner_burn_fraction
             state.floats[r, res.netuid - 1, SF.MINER_BURN_FRACTION] = burn
+            if state.neurons is not None:
+                _owner_takes_uid0(state.neurons, r, res.netuid - 1, state.block)
+
+
+def _next_hotkey(nrn: NeuronState) -> int:
+    hk = int(nrn.meta.get("next_hotkey", int(nrn.hotkey.max()) + 1))
+    nrn.meta["next_hotkey"] = hk + 1
+    return hk
+
+
+def _owner_takes_uid0(nrn: NeuronState, run: int, slot: int, block: int) -> None:
+    """A new subnet: its UIDs are cleared and the owner's new hotkey gets UID 0 (spec 8.1)."""
+    from .chain.neuron_registration import register_uid
+
+    nrn.reset_subnet(run, slot)
+    owner = _next_hotkey(nrn)
+    nrn.hyper[run, slot, NH.OWNER_HOTKEY] = owner
+    nrn.hyper[run, slot, NH.OWNER_COLDKEY] = owner
+    view = nrn.subnet(run, slot)
+    rules = UidRules(max_allowed_uids=min(int(nrn.hyper[run, slot, NH.MAX_ALLOWED_UIDS]),
+                                          nrn.uids))
+    register_uid(*view, owner, owner, 0, 0, DEFAULT_TAKE, int(block), owner, owner, rules, False)
+
+
+def _uid_processes(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
+                   rngs: list[np.random.Generator], dt_days: float) -> None:
+    """Validators refresh their weights; new hotkeys register and are scored by validators."""
+    from .chain.uid_registration import register_hotkey
+
+    nrn = state.neurons
+    if nrn is None:
+        return
+    np.copyto(nrn.ints[:, :, NI.LAST_UPDATE, :], state.block, where=nrn.permit)
+    rate = ex.uid_registrations_per_day * dt_days
+    if rate <= 0.0:
+        return
+    exists = state.ints[:, :, SI.EXISTS] != 0
+    burn = state.ints[:, :, SI.NEURON_BURN].astype(np.float64)
+    ref = nrn.meta.setdefault("reference_burn", burn.copy())
+    demand = rate * np.clip(ref / np.maximum(burn, 1.0), 0.0, 10.0)
+    for r, g in enumerate(rngs):
+        counts = np.where(exists[r], g.poisson(demand[r]), 0)
+        for k in np.flatnonzero(counts):
+            for _ in range(int(counts[k])):
+                hk = _next_hotkey(nrn)
+                try:
+                    reg = register_hotkey(state, mech, r, int(k) + 1, hk, hk)
+                except RegistrationError:
+                    continue
+                _score_newcomer(nrn, r, int(k), reg.uid, g, ex.newcomer_quality_sigma,
+                                float(state.floats[r, k, SF.MINER_BURN_FRACTION]))
+
+
+def _score_newcomer(nrn: NeuronState, run: int, slot: int, uid: int, g: np.random.Generator,
+                    sigma: float, owner_share: float) -> None:
+    """Each validator weights a new miner at its row's median miner weight times the miner's
+    quality ``exp(sigma z)`` (shared) and its own noise ``exp(0.3 z_i)``, and puts
+    ``owner_share`` of its row on the owner's UID (the subnet's burn policy); rows are stored
+    max-upscaled to u16 as the chain does."""
+    w = nrn.weights[run, slot]
+    rows = np.flatnonzero(nrn.permit[run, slot])
+    if rows.size == 0:
+        return
+    quality = math.exp(sigma * g.standard_normal())
+    noise = np.exp(0.3 * g.standard_normal(rows.size))
+    owner = int(uid_of_hotkey(nrn.ints[run, slot], int(nrn.hyper[run, slot, NH.OWNER_HOTKEY])))
+    _score_rows(w, nrn.permit[run, slot], rows, uid, owner, quality, noise, owner_share)
+
+
+@njit(cache=True)
+def _score_rows(w: NDArray[np.uint16], permit: NDArray[np.bool_], rows: NDArray[np.int64],
+                uid: int, owner: int, quality: float, noise: NDArray[np.float64],
+                owner_share: float) -> None:  # pragma: no cover - compiled
+    n = w.shape[1]
+    vals = np.empty(n)
+    row = np.empty(n)
+    for a in range(rows.shape[0]):
+        i = rows[a]
+        cnt = 0
+        for j in range(n):
+            if not permit[j] and j != uid and w[i, j] > 0:
+                vals[cnt] = w[i, j]
+                cnt += 1
+        if cnt == 0:  # a validator that weights no miner (all on the owner) ignores it
+            continue
+        for j in range(n):
+            row[j] = float(w[i, j])
+        row[uid] = np.median(vals[:cnt]) * quality * noise[a]
+        if owner >= 0 and owner_share < 1.0:  # keep the owner's share of the row
+            row[owner] = 0.0
+            row[owner] = owner_share / (1.0 - owner_share) * row.sum()
+        top = row.max()
+        for j in range(n):
+            w[i, j] = np.uint16(math.floor(row[j] * (65535.0 / top)))
 
 
 def _enable_emission(state: ChainState, ex: ExogenousConfig) -> None:
@@ -104,6 +241,7 @@ def apply_exogenous(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
     _stake_flows(state, mech, ex, rngs, dt_days)
     _registrations(state, mech, ex, rngs, dt_days)
     _enable_emission(state, ex)
+    _uid_processes(state, mech, ex, rngs, dt_days)
 
 
 def simulate(
@@ -164,8 +302,8 @@ def simulate(
     done = 0
     while done < blocks:
         nxt = min(blocks, (done // act + 1) * act, (done // record_every + 1) * record_every)
-        state = run_blocks(state, mech, nxt - done, check_invariants=check_invariants,
-                           backend=backend)
+        advance_in_place(state, mech, nxt - done, check_invariants=check_invariants,
+                         backend=backend)
         done = nxt
         if done % act == 0:
             apply_exogenous(state, mech, ex, rngs, act)

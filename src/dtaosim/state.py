@@ -31,9 +31,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from .neurons import NeuronState
 
 
 class SI(IntEnum):
@@ -159,6 +163,11 @@ class ChainState:
     ints, floats, gints
         Packed storage; see the module docstring. Use the named properties (``tao_reserve``,
         ``price_ema``, ``total_issuance`` ...) rather than indexing by hand.
+    meta
+        Free-form metadata (e.g. the start block of a simulation).
+    neurons
+        Optional per-UID state (:class:`dtaosim.neurons.NeuronState`) with the same runs and
+        subnet slots; with it, epochs run Yuma consensus and pay UIDs.
     """
 
     block: int
@@ -166,11 +175,16 @@ class ChainState:
     floats: NDArray[np.float64]
     gints: NDArray[np.int64]
     meta: dict[str, object] = field(default_factory=dict)
+    neurons: NeuronState | None = None
 
     def __post_init__(self) -> None:
         self.ints = _field_major(np.asarray(self.ints, dtype=np.int64))
         self.floats = _field_major(np.asarray(self.floats, dtype=np.float64))
         self.gints = np.ascontiguousarray(self.gints, dtype=np.int64)
+        nrn = self.neurons
+        if nrn is not None and (nrn.runs, nrn.subnets) != self.ints.shape[:2]:
+            raise ValueError(f"neurons have (runs, subnets) = {(nrn.runs, nrn.subnets)}, the "
+                             f"chain state {self.ints.shape[:2]}")
 
     @property
     def ints_fm(self) -> NDArray[np.int64]:
@@ -203,6 +217,7 @@ class ChainState:
             self.floats.copy(order="K"),
             self.gints.copy(),
             dict(self.meta),
+            self.neurons.copy() if self.neurons is not None else None,
         )
 
     @property

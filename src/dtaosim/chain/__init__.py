@@ -11,11 +11,15 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+# Package modules outside ``chain/`` whose constants or compiled functions the kernel uses.
+_SHARED_SOURCES = ("neurons.py", "mechanisms.py", "state.py")
+
 
 def _refresh_numba_cache() -> None:
     here = Path(__file__).resolve().parent
+    sources = sorted(here.glob("*.py")) + [here.parent / name for name in _SHARED_SOURCES]
     digest = hashlib.sha256()
-    for src in sorted(here.glob("*.py")):
+    for src in sources:
         digest.update(src.name.encode())
         digest.update(src.read_bytes())
     cache = here / "__pycache__"
@@ -23,8 +27,9 @@ def _refresh_numba_cache() -> None:
     try:
         if stamp.is_file() and stamp.read_text() == digest.hexdigest():
             return
-        for f in list(cache.glob("*.nbi")) + list(cache.glob("*.nbc")):
-            f.unlink(missing_ok=True)
+        for d in (cache, here.parent / "__pycache__"):
+            for f in list(d.glob("*.nbi")) + list(d.glob("*.nbc")):
+                f.unlink(missing_ok=True)
         cache.mkdir(exist_ok=True)
         stamp.write_text(digest.hexdigest())
     except OSError:  # read-only install: numba then caches elsewhere or not at all

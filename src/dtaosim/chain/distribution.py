@@ -81,15 +81,8 @@ def split_alpha_out(alpha_out: int, rho: float, owner_cut: float) -> tuple[int, 
 
 
 @njit(cache=True, error_model="numpy")
-def distribute_epoch(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
-                     n: int, delegate_take: float, miner_burn_recycles: bool,
-                     root_dividends: int, claim_swap_fraction: float, pool_model: int,
-                     min_price: float, min_liquidity: int, minimum_reserve: int,
-                     max_input_multiple: float) -> None:
-    """Drain the pending buckets of subnet slot ``n`` and pay the holders (spec 5.6, 5.7).
-
-    ``ir``/``fr`` are one run's field-major storage, ``g`` its network fields.
-    """
+def drain_pending(ir: NDArray[np.int64], n: int) -> tuple[int, int, int, int]:
+    """Empty subnet ``n``'s pending buckets; returns ``(server, validator, root, owner)`` RAO."""
     s = ir[I_PENDING_SERVER, n]
     v = ir[I_PENDING_VALIDATOR, n]
     rt = ir[I_PENDING_ROOT, n]
@@ -98,40 +91,50 @@ def distribute_epoch(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[
     ir[I_PENDING_VALIDATOR, n] = 0
     ir[I_PENDING_ROOT, n] = 0
     ir[I_PENDING_OWNER, n] = 0
-    # owner cut
-    ir[I_STAKE_OWNER, n] += o
-    ir[I_CUM_OWNER_CUT, n] += o
-    # miners: incentive routed to the owner's hotkeys is withheld
-    frac = fr[F_MINER_BURN_FRACTION, n]
-    frac = 0.0 if frac < 0.0 else (1.0 if frac > 1.0 else frac)
-    withheld = int(s * frac)
-    paid = s - withheld
+    return s, v, rt, o
+
+
+@njit(cache=True, error_model="numpy")
+def book_miners(ir: NDArray[np.int64], fr: NDArray[np.float64], n: int, paid: int,
+                withheld: int, recycles: bool) -> None:
+    """Book an epoch's miner incentive: ``paid`` staked, ``withheld`` (owner hotkeys) burned
+    or recycled; ``MinerBurned = withheld / (paid + withheld)``."""
     ir[I_STAKE_MINERS, n] += paid
     ir[I_CUM_MINER_PAID, n] += paid
     ir[I_CUM_MINER_BURNED, n] += withheld
     if withheld > 0:
-        if miner_burn_recycles:
+        if recycles:
             ir[I_ALPHA_OUT, n] -= withheld
             ir[I_ALPHA_RECYCLED, n] += withheld
         else:
             ir[I_BURNED_ALPHA, n] += withheld
-    if s > 0:
-        fr[F_MINER_BURNED, n] = withheld / s
-    # validators and nominators
-    ir[I_STAKE_STAKERS, n] += v
-    ir[I_CUM_STAKER_PAID, n] += v
-    # root dividends
+    if paid + withheld > 0:
+        fr[F_MINER_BURNED, n] = withheld / (paid + withheld)
+
+
+@njit(cache=True, error_model="numpy")
+def book_root_dividends(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
+                        n: int, take: int, rest: int, root_dividends: int,
+                        claim_swap_fraction: float, pool_model: int, min_price: float,
+                        min_liquidity: int, minimum_reserve: int,
+                        max_input_multiple: float) -> None:
+    """Book root alpha dividends: the delegate ``take`` is staked with the validators, the
+    ``rest`` goes to root stakers (spec 5.6, 5.7).
+
+    Launch era (``SOLD_EACH_BLOCK``): the TAO from root alpha sold during the tempo is paid as
+    root stake and the unsold ``rest`` stays with root stakers as alpha. Since 2025-11: the
+    ``rest`` becomes claimable and is claimed at once: the ``Swap`` part sold fee-less for TAO
+    added to root stake, the ``Keep`` part kept as alpha.
+    """
+    ir[I_STAKE_STAKERS, n] += take
+    ir[I_CUM_ROOT_DIVS, n] += take + rest
     if root_dividends == SOLD_EACH_BLOCK:
         g[G_ROOT_STAKE] += ir[I_PENDING_ROOT_TAO, n]
         ir[I_CUM_ROOT_SOLD_TAO, n] += ir[I_PENDING_ROOT_TAO, n]
         ir[I_PENDING_ROOT_TAO, n] = 0
-        ir[I_STAKE_ROOT_KEPT, n] += rt  # alpha that could not be sold stays with root stakers
-        ir[I_CUM_ROOT_DIVS, n] += rt
+        ir[I_STAKE_ROOT_KEPT, n] += rest  # alpha that could not be sold stays with root stakers
         return
-    take = int(rt * delegate_take)
-    ir[I_STAKE_STAKERS, n] += take
-    ir[I_ROOT_CLAIMABLE, n] += rt - take
-    ir[I_CUM_ROOT_DIVS, n] += rt
+    ir[I_ROOT_CLAIMABLE, n] += rest
     claim = ir[I_ROOT_CLAIMABLE, n]
     if claim <= 0:
         return
@@ -150,3 +153,31 @@ def distribute_epoch(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[
         g[G_ROOT_STAKE] += tao
         ir[I_PROTOCOL_FLOW_ACC, n] -= tao
         ir[I_CUM_ROOT_SOLD_TAO, n] += tao
+
+
+@njit(cache=True, error_model="numpy")
+def distribute_epoch(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
+                     n: int, delegate_take: float, miner_burn_recycles: bool,
+                     root_dividends: int, claim_swap_fraction: float, pool_model: int,
+                     min_price: float, min_liquidity: int, minimum_reserve: int,
+                     max_input_multiple: float) -> None:
+    """Drain the pending buckets of subnet slot ``n`` and pay the aggregate holders (spec 5.6,
+    5.7), for a state without UIDs.
+
+    ``ir``/``fr`` are one run's field-major storage, ``g`` its network fields.
+    """
+    s, v, rt, o = drain_pending(ir, n)
+    ir[I_STAKE_OWNER, n] += o
+    ir[I_CUM_OWNER_CUT, n] += o
+    # miners: incentive routed to the owner's hotkeys is withheld
+    frac = fr[F_MINER_BURN_FRACTION, n]
+    frac = 0.0 if frac < 0.0 else (1.0 if frac > 1.0 else frac)
+    withheld = int(s * frac)
+    book_miners(ir, fr, n, s - withheld, withheld, miner_burn_recycles)
+    # validators and nominators
+    ir[I_STAKE_STAKERS, n] += v
+    ir[I_CUM_STAKER_PAID, n] += v
+    take = 0 if root_dividends == SOLD_EACH_BLOCK else int(rt * delegate_take)
+    book_root_dividends(ir, fr, g, n, take, rt - take, root_dividends, claim_swap_fraction,
+                        pool_model, min_price, min_liquidity, minimum_reserve,
+                        max_input_multiple)

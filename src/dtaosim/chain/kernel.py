@@ -91,6 +91,7 @@ from .curves import (
 )
 from .distribution import SOLD_EACH_BLOCK, distribute_epoch, split_alpha_out
 from .emission import emission_for_issuance
+from .epoch_uids import distribute_epoch_uids, epoch_work
 from .epochs import head_due, legacy_due
 from .injection import CAP_ALPHA_EMISSION, CAP_BLOCK_EMISSION, subnet_terms
 from .price_ema import ema_step
@@ -226,7 +227,10 @@ N_SCRATCH_I = 6
 def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
            block: int, p, thresholds: NDArray[np.int64],
            eligible: NDArray[np.bool_], enabled: NDArray[np.bool_],
-           sf: NDArray[np.float64], si: NDArray[np.int64]) -> None:
+           sf: NDArray[np.float64], si: NDArray[np.int64], has_neurons: bool,
+           nints: NDArray[np.int64], nfloats: NDArray[np.float64], nperm: NDArray[np.bool_],
+           nweights: NDArray[np.uint16], nbonds: NDArray[np.uint16], nhyper: NDArray[np.int64],
+           work: tuple) -> None:
     """One block of one run.
 
     ``ir``/``fr`` are the run's field-major storage; ``sf``/``si`` scratch rows. ``sf[S_PRICE]``
@@ -523,10 +527,14 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
             epochs_this_block += 1
             last[n] = block
             ir[I_EPOCH_COUNT, n] += 1
-            distribute_epoch(ir, fr, g, n, p.delegate_take, p.miner_burn_recycles,
-                             p.root_dividends, p.root_claim_swap_fraction, p.pool_model,
-                             p.min_price, p.min_pool_liquidity, p.minimum_reserve,
-                             p.max_input_multiple)
+            if has_neurons:
+                distribute_epoch_uids(ir, fr, g, n, block, p, nints[n], nfloats[n], nperm[n],
+                                      nweights[n], nbonds[n], nhyper[n], work)
+            else:
+                distribute_epoch(ir, fr, g, n, p.delegate_take, p.miner_burn_recycles,
+                                 p.root_dividends, p.root_claim_swap_fraction, p.pool_model,
+                                 p.min_price, p.min_pool_liquidity, p.minimum_reserve,
+                                 p.max_input_multiple)
     # 7. moving prices after emission; the end-of-block price is the next block's start price
     reg = ir[I_REGISTERED_AT]
     for n in range(n_sub):
@@ -541,13 +549,18 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
 def advance(ints_fm: NDArray[np.int64], floats_fm: NDArray[np.float64],
             gints: NDArray[np.int64], start_block: int, n_blocks: int,
             p, thresholds: NDArray[np.int64],
-            err: NDArray[np.int64]) -> None:
+            err: NDArray[np.int64], has_neurons: bool, nints: NDArray[np.int64],
+            nfloats: NDArray[np.float64], nperm: NDArray[np.bool_],
+            nweights: NDArray[np.uint16], nbonds: NDArray[np.uint16],
+            nhyper: NDArray[np.int64]) -> None:
     """Run blocks ``start_block + 1 .. start_block + n_blocks`` on every run, in place.
 
     ``ints_fm``/``floats_fm`` are the field-major storage (``ChainState.ints_fm``,
     ``ChainState.floats_fm``). ``err`` (``int64[runs, 4]``) receives ``(code, block, netuid,
     value)`` for a run whose invariants failed; that run stops at the failing block. Runs
-    already in error are skipped.
+    already in error are skipped. With ``has_neurons`` the epochs run Yuma and pay UIDs
+    (:mod:`dtaosim.chain.epoch_uids`) on the ``NeuronState`` arrays ``nints`` ... ``nhyper``
+    (leading axes runs x subnets); without, those are placeholders of one run and subnet.
     """
     runs = ints_fm.shape[0]
     n_sub = ints_fm.shape[2]
@@ -564,9 +577,13 @@ def advance(ints_fm: NDArray[np.int64], floats_fm: NDArray[np.float64],
         for n in range(n_sub):
             sf[S_PRICE, n] = spot_price(float(ir[I_TAO_RESERVE, n]), float(ir[I_ALPHA_IN, n]),
                                         fr[F_QUOTE_WEIGHT, n])
+        rn = np.int64(r) if has_neurons else np.int64(0)  # prange's index is unsigned
+        work = epoch_work(nints.shape[3])
         for k in range(n_blocks):
             block = start_block + 1 + k
-            _block(ir, fr, g, block, p, thresholds, eligible, enabled, sf, si)
+            _block(ir, fr, g, block, p, thresholds, eligible, enabled, sf, si, has_neurons,
+                   nints[rn], nfloats[rn], nperm[rn], nweights[rn], nbonds[rn], nhyper[rn],
+                   work)
             if p.check_invariants and not _books_balance(ir, g):
                 _check_run(ir, g, r, block, err)  # names the first broken identity
                 break
