@@ -152,3 +152,54 @@ def test_register_hotkey_pays_the_burn_and_replaces_the_weakest() -> None:
         register_hotkey(st, HEAD, 0, 999, 10**9 + 1, 1)
     after = (st.ints, st.gints, nrn.ints, nrn.weights)
     assert all(np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+
+
+def test_run_starts_from_saved_metagraphs(tmp_path) -> None:
+    """`dtaosim run --snapshot net.json` uses net.metagraphs.parquet when it is there: the
+    UIDs, hotkeys, stakes and weights of the saved metagraph, the owners from the snapshot."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    import duckdb
+    import pyarrow as pa
+    from typer.testing import CliRunner
+
+    from dtaosim.chain_reader import NEURON_SCHEMA, WEIGHT_SCHEMA, write_metagraphs
+    from dtaosim.cli import app
+
+    src = Path(__file__).parent / "fixtures" / "small_network.json"
+    snap = tmp_path / "net.json"
+    shutil.copy(src, snap)
+    doc = json.loads(snap.read_text())
+    block = doc["block"]
+    rows, wrows = [], []
+    for sub in doc["subnets"]:
+        n = sub["netuid"]
+        sub["owner_hotkey"], sub["owner_coldkey"] = f"hk-{n}-0", f"ck-{n}"
+        for uid in range(6):  # uid 0 (owner) and 1 validate, 2-5 mine
+            rows.append(dict(netuid=n, uid=uid, hotkey=f"hk-{n}-{uid}",
+                             coldkey=f"ck-{n}" if uid == 0 else f"ck-{n}-{uid}",
+                             alpha_stake_rao=10**13 if uid < 2 else 10**9, root_stake_rao=0,
+                             incentive=0.0, dividends=0.0, validator_permit=uid < 2,
+                             block_at_registration=block - 100_000, last_update=block - 10))
+            if uid < 2:
+                wrows += [(n, uid, t, 65535 if t == 2 else 30000) for t in range(2, 6)]
+    snap.write_text(json.dumps(doc))
+    neurons = pa.Table.from_pylist(rows, schema=NEURON_SCHEMA)
+    weights = pa.Table.from_pylist(
+        [dict(netuid=a, uid=b, target_uid=c, weight=d) for a, b, c, d in wrows],
+        schema=WEIGHT_SCHEMA)
+    write_metagraphs(neurons, weights, snap)
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["run", "--snapshot", str(snap), "--days", "0.1",
+                                      "--uids", "8", "--validators", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    uids = str(out / "uids.parquet")
+    first = duckdb.sql(f"select count(*), count(distinct netuid) from '{uids}' "
+                       f"where block = {block}").fetchall()
+    assert first == [(6 * 4, 4)]  # the saved metagraph, not a synthetic full one
+    best = duckdb.sql(f"""select netuid, arg_max(uid, earned_miner_rao) from '{uids}'
+                          where block = (select max(block) from '{uids}') and uid >= 2
+                          group by netuid""").fetchall()
+    assert best and all(uid == 2 for _, uid in best)  # the miner both validators rate highest

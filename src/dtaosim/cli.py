@@ -214,10 +214,10 @@ def run(
         snap = snapshots.default_snapshot()
     state = snapshots.snapshot_to_state(snap, cfg.runs, mech=mech)
     if cfg.uids > 0:
-        from .neurons import neurons_for_state
+        from .neurons import starting_neurons
 
-        state.neurons = neurons_for_state(state, cfg.uids, cfg.validators,
-                                          seed=np.random.SeedSequence([cfg.seed, 1]))
+        state.neurons = starting_neurons(state, snap, cfg.snapshot, cfg.uids, cfg.validators,
+                                         seed=np.random.SeedSequence([cfg.seed, 1]))
     state.meta.setdefault("start_block", state.block)
     start_block = int(state.block)
     first = state  # simulate() does not modify its input

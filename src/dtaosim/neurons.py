@@ -1008,7 +1008,9 @@ def neurons_from_metagraphs(
 
 __all__ = [
     "DEFAULT_TAKE",
+    "HYPER_DEFAULTS",
     "NF",
+    "NH",
     "NI",
     "N_ALPHA_STAKE",
     "N_COLDKEY",
@@ -1025,7 +1027,9 @@ __all__ = [
     "N_TAKE",
     "NeuronState",
     "SubnetNeurons",
+    "neurons_for_state",
     "neurons_from_metagraphs",
+    "starting_neurons",
     "store_epoch_outputs",
     "subnetwork_n",
     "synthetic_neurons",
@@ -1068,4 +1072,51 @@ def neurons_for_state(state: Any, n_uids: int = 256, n_validators: int = 64, *,
     for r, k in zip(*np.nonzero(~exists), strict=True):
         nrn.reset_subnet(int(r), int(k))
     nrn.meta["next_hotkey"] = int(nrn.hotkey.max()) + 1
+    return nrn
+
+
+def starting_neurons(state: Any, snapshot: Any = None,
+                     snapshot_path: str | os.PathLike | None = None, n_uids: int = 256,
+                     n_validators: int = 64, *,
+                     seed: int | np.random.SeedSequence | None = None) -> NeuronState:
+    """The UIDs a run starts with: the snapshot's metagraphs if they were saved beside it
+    (``dtaosim snapshot --metagraphs``: ``NAME.metagraphs.parquet``), else synthetic ones
+    (:func:`neurons_for_state`).
+
+    Parameters
+    ----------
+    state : ChainState
+        The chain state built from the snapshot.
+    snapshot : Snapshot, optional
+        Its snapshot, for the owners' hotkeys and coldkeys.
+    snapshot_path : path, optional
+        Where the snapshot was read from (the metagraph files are looked for beside it).
+    n_uids, n_validators
+        UIDs and validators per subnet (capacity; synthetic metagraphs are full).
+    seed
+        Seed for the synthetic metagraph.
+
+    Returns
+    -------
+    NeuronState
+    """
+    mpath = None
+    if snapshot_path is not None:
+        from .chain_reader import metagraph_path
+
+        candidate = metagraph_path(snapshot_path)
+        mpath = candidate if candidate.is_file() else None
+    if mpath is None:
+        return neurons_for_state(state, n_uids, n_validators, seed=seed)
+    nrn = neurons_from_metagraphs(mpath, subnets=state.subnets, n_uids=n_uids,
+                                  n_runs=state.runs, warm_bonds=True)
+    hot = {name: i for i, name in enumerate(nrn.meta.get("hotkeys", []))}
+    cold = {name: i for i, name in enumerate(nrn.meta.get("coldkeys", []))}
+    for sub in getattr(snapshot, "subnets", []):
+        k = int(sub.netuid) - 1
+        if 0 <= k < state.subnets:
+            nrn.hyper[:, k, NH.OWNER_HOTKEY] = hot.get(sub.owner_hotkey, -1)
+            nrn.hyper[:, k, NH.OWNER_COLDKEY] = cold.get(sub.owner_coldkey, -1)
+    nrn.meta["next_hotkey"] = max(int(nrn.hotkey.max()), len(hot)) + 1
+    nrn.meta["source"] = str(mpath)
     return nrn
