@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -94,10 +95,17 @@ def advance_in_place(
 
         err = np.zeros((state.runs, 4), dtype=np.int64)
         nrn = state.neurons if state.neurons is not None else _no_neurons()
-        advance(state.ints_fm, state.floats_fm, state.gints, state.block, n_blocks,
-                kernel_params(mech, check_invariants), _thresholds(mech.total_supply), err,
-                state.neurons is not None, nrn.ints, nrn.floats, nrn.permit, nrn.weights,
-                nrn.bonds, nrn.hyper)
+        # no more threads than runs: an idle thread still joins every call, which stalls a
+        # single run whenever another process holds the other core
+        threads = numba.get_num_threads()
+        numba.set_num_threads(max(1, min(threads, state.runs)))
+        try:
+            advance(state.ints_fm, state.floats_fm, state.gints, state.block, n_blocks,
+                    kernel_params(mech, check_invariants), _thresholds(mech.total_supply), err,
+                    state.neurons is not None, nrn.ints, nrn.floats, nrn.permit, nrn.weights,
+                    nrn.bonds, nrn.hyper)
+        finally:
+            numba.set_num_threads(threads)
         bad = np.flatnonzero(err[:, 0])
         if bad.size:
             r = int(bad[0])

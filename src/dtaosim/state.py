@@ -213,7 +213,7 @@ class ChainState:
         """Deep copy (arrays are copied; ``meta`` is shallow-copied)."""
         return ChainState(
             self.block,
-            self.ints.copy(order="K"),
+            self.ints.copy(order="K"),  # re-aligned by __post_init__ if needed
             self.floats.copy(order="K"),
             self.gints.copy(),
             dict(self.meta),
@@ -263,11 +263,27 @@ class ChainState:
         return self.gints[:, f]
 
 
+_ALIGN = 64  # bytes: one cache line, one 512-bit vector
+
+
+def _aligned_empty(shape: tuple[int, ...], dtype: np.dtype) -> NDArray:
+    """C-contiguous empty array whose data starts on a 64-byte boundary (NumPy only promises
+    16 bytes; an unaligned row makes every 512-bit load of the kernel span two cache lines)."""
+    dt = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dt.itemsize
+    raw = np.empty(nbytes + _ALIGN, dtype=np.uint8)
+    off = (-raw.ctypes.data) % _ALIGN
+    return raw[off:off + nbytes].view(dt).reshape(shape)
+
+
 def _field_major(a: NDArray) -> NDArray:
-    """``a`` (runs, subnets, fields) as a view over C-contiguous (runs, fields, subnets) memory."""
+    """``a`` (runs, subnets, fields) as a view over C-contiguous, 64-byte aligned
+    (runs, fields, subnets) memory."""
     t = a.transpose(0, 2, 1)
-    if not t.flags.c_contiguous:
-        t = np.ascontiguousarray(t)
+    if not t.flags.c_contiguous or t.ctypes.data % _ALIGN:
+        out = _aligned_empty(t.shape, t.dtype)
+        out[...] = t
+        t = out
     return t.transpose(0, 2, 1)
 
 

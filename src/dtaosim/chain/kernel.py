@@ -280,7 +280,7 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
     allowed = ir[I_REGISTRATION_ALLOWED]
     em_on = ir[I_EMISSION_ENABLED]
     for n in range(n_sub):
-        el = exists[n] != 0 and fe[n] >= 0 and block >= fe[n] and allowed[n] != 0
+        el = (exists[n] != 0) & (fe[n] >= 0) & (block >= fe[n]) & (allowed[n] != 0)
         eligible[n] = el
         enabled[n] = em_on[n] != 0
         e_arr[n] = ema[n] if el else 0.0
@@ -326,9 +326,9 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
                                       em_f)
             ok = eligible[n]
             # floors of positive amounts: int() truncation equals floor
-            tao_in_a[n] = int(ti) if ok and ti > 0.0 else 0
-            alpha_in_a[n] = int(ai) if ok and ai > 0.0 else 0
-            excess_a[n] = int(ex) if ok and ex > 0.0 else 0
+            tao_in_a[n] = int(ti) if ok & (ti > 0.0) else 0
+            alpha_in_a[n] = int(ai) if ok & (ai > 0.0) else 0
+            excess_a[n] = int(ex) if ok & (ex > 0.0) else 0
     else:
         caps = buy_out  # free until 4c
         if rule == CAP_ALPHA_EMISSION:
@@ -350,9 +350,9 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
             ti = cap * pn if capped else en
             ex = en - ti if capped else 0.0
             ok = eligible[n]
-            tao_in_a[n] = int(ti) if ok and ti > 0.0 else 0
-            alpha_in_a[n] = int(ai) if ok and ai > 0.0 else 0
-            excess_a[n] = int(ex) if ok and ex > 0.0 else 0
+            tao_in_a[n] = int(ti) if ok & (ti > 0.0) else 0
+            alpha_in_a[n] = int(ai) if ok & (ai > 0.0) else 0
+            excess_a[n] = int(ex) if ok & (ex > 0.0) else 0
     # 4b. balancer weights: price-preserving injection, rejected outside the bounds
     if p.pool_model == BALANCER:
         lo = p.min_quote_weight
@@ -366,11 +366,11 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
             num = w2 * x * (y + float(ti))
             den = (1.0 - w2) * y * (x + float(ai)) + num
             w_new = num / den if den > 0.0 else w2
-            inj = ti > 0 or ai > 0
-            bad = inj and (w_new < lo or w_new > hi)
+            inj = (ti > 0) | (ai > 0)
+            bad = inj & ((w_new < lo) | (w_new > hi))
             tao_in_a[n] = 0 if bad else ti
             alpha_in_a[n] = 0 if bad else ai
-            w2s[n] = w_new if inj and not bad else w2
+            w2s[n] = w_new if inj & (not bad) else w2
     # 4c. fee-less chain buys with the excess on the pre-injection reserves: the small-trade
     # series for every subnet, exact libm powers for the rare large trades, then the guards
     for n in range(n_sub):
@@ -386,8 +386,8 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
     n_large = 0
     for n in range(n_sub):  # the series is exact for u < SMALL and ew < 2 (w2 < 2/3)
         w2 = w2s[n]
-        large = (excess_a[n] > 0 and w2 != 0.5
-                 and (float(excess_a[n]) >= SMALL * float(tao[n]) or 3.0 * w2 >= 2.0))
+        large = ((excess_a[n] > 0) & (w2 != 0.5)
+                 & ((float(excess_a[n]) >= SMALL * float(tao[n])) | (3.0 * w2 >= 2.0)))
         n_large += 1 if large else 0
     any_large = n_large > 0
     if any_large:
@@ -401,11 +401,11 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
         y = tao[n]
         out = buy_out[n]
         out_i = int(out) if out > 0.0 else 0
-        ok = ex > 0 and x > 0 and out_i > 0 and out_i <= x
+        ok = (ex > 0) & (x > 0) & (out_i > 0) & (out_i <= x)
         if p.pool_model == BALANCER:
-            ok = ok and x >= p.minimum_reserve and not (y > 0 and ex > p.max_input_multiple * y)
+            ok = ok & (x >= p.minimum_reserve) & ((y <= 0) | (ex <= p.max_input_multiple * y))
         elif p.pool_model == CONSTANT_PRODUCT:
-            ok = ok and x - out_i >= p.min_pool_liquidity
+            ok = ok & (x - out_i >= p.min_pool_liquidity)
         bought_a[n] = out_i if ok else 0
         excess_a[n] = ex if ok else 0  # a rejected buy's excess is recycled as unspent credit
     # 5. apply injection and chain buys; mint alpha_out and split it (root proportion after
@@ -513,7 +513,7 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
     if p.epoch_schedule != LEGACY:  # a branch-free count first: most blocks have no epoch
         n_due = 0
         for n in range(n_sub):
-            n_due += 1 if exists[n] != 0 and tempo[n] > 0 and block - last[n] >= tempo[n] else 0
+            n_due += 1 if (exists[n] != 0) & (tempo[n] > 0) & (block - last[n] >= tempo[n]) else 0
     for n in range(n_sub if n_due > 0 else 0):
         if exists[n] == 0:
             continue

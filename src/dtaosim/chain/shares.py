@@ -152,7 +152,7 @@ def compute_shares(
     if use_enabled_flag:
         any_disabled = False
         for i in range(n):
-            any_disabled = any_disabled or (eligible[i] and not enabled[i])
+            any_disabled = any_disabled | (eligible[i] & (not enabled[i]))
         if any_disabled:
             kept = np.empty(n)
             for i in range(n):
