@@ -2,8 +2,8 @@
 
 Measures, side by side in one process, subnet-blocks per second of
 
-* the compiled kernel (numba), one run, invariant checks off and on;
-* the compiled kernel on a batch of runs (both cores via prange);
+* the compiled kernel (numba), one run on one core (numba threads = 1), checks off and on;
+* the compiled kernel on a batch of runs (every core via prange);
 * the plain NumPy per-block loop (``backend="numpy"``), one run;
 
 on the embedded default network (128 subnets) under the HEAD mechanism, and extrapolates to
@@ -65,7 +65,10 @@ def main() -> None:
         ("numpy per-block loop, 1 run, checks off", one, a.numpy_blocks,
          dict(check_invariants=False, backend="numpy")),
     ]
+    cores = numba.config.NUMBA_NUM_THREADS
     for name, st, blocks, kw in cases:
+        # one run on one core (issue 2's target); a batch on every core
+        numba.set_num_threads(min(st.runs, cores))
         ts = timed(lambda st=st, blocks=blocks, kw=kw: run_blocks(st, mech, blocks, **kw),
                    a.repeats)
         med = statistics.median(ts)
@@ -75,7 +78,7 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
           f"python {platform.python_version()}, numpy {np.__version__}, numba "
           f"{numba.__version__}, mechanism {mech.name}, {n_sub} subnets, "
-          f"numba threads {numba.get_num_threads()}, repeats {a.repeats}")
+          f"numba threads min(runs, {cores}), repeats {a.repeats}")
     print()
     print("| case | runs | blocks | median s | subnet-blocks/s | x numba 1 run "
           "| one year, all runs (s) |")
