@@ -608,6 +608,21 @@ def _slots(subnets: int | Sequence[int]) -> tuple[int, list[int]]:
     return max(netuids), sorted(x - 1 for x in netuids)
 
 
+def _per_slot(value: ArrayLike, name: str, n_runs: int, n_slots: int, fill: list[int]
+              ) -> NDArray[np.float64]:
+    """``value`` as ``(runs, slots)``: given per slot, or per filled netuid (then scattered)."""
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 2 and arr.shape[1] == len(fill) and len(fill) != n_slots:
+        full = np.zeros((arr.shape[0], n_slots))
+        full[:, fill] = arr
+        arr = full
+    try:
+        return np.broadcast_to(arr, (n_runs, n_slots))
+    except ValueError:
+        raise ValueError(f"{name} of shape {arr.shape} does not broadcast to "
+                         f"(runs, subnets) = {(n_runs, n_slots)}") from None
+
+
 def synthetic_neurons(
     n_runs: int,
     subnets: int | Sequence[int],
@@ -724,30 +739,13 @@ def synthetic_neurons(
     if not 0.0 <= miner_stake_fraction <= 1.0 or not 0.0 <= take <= 1.0:
         raise ValueError("miner_stake_fraction and take must be in [0, 1]")
     n_slots, fill = _slots(subnets)
-    stake_in = np.asarray(subnet_alpha_stake, dtype=np.float64)
-    if stake_in.ndim == 2 and stake_in.shape[1] == len(fill) and len(fill) != n_slots:
-        full = np.zeros((stake_in.shape[0], n_slots))
-        full[:, fill] = stake_in
-        stake_in = full
-    try:
-        stake_tot = np.broadcast_to(stake_in, (n_runs, n_slots))
-    except ValueError:
-        raise ValueError(f"subnet_alpha_stake of shape {stake_in.shape} does not broadcast to "
-                         f"(runs, subnets) = {(n_runs, n_slots)}") from None
+    stake_tot = _per_slot(subnet_alpha_stake, 'subnet_alpha_stake', n_runs, n_slots, fill)
     if (stake_tot < 0).any() or not np.isfinite(stake_tot).all():
         raise ValueError("subnet_alpha_stake must be finite and >= 0")
     root_tot = (np.zeros(n_runs) if root_stake is None
                 else np.broadcast_to(np.asarray(root_stake, dtype=np.float64), (n_runs,)))
-    ow_in = np.zeros((1, 1)) if owner_weight is None else np.asarray(owner_weight, float)
-    if ow_in.ndim == 2 and ow_in.shape[1] == len(fill) and len(fill) != n_slots:
-        full = np.zeros((ow_in.shape[0], n_slots))
-        full[:, fill] = ow_in
-        ow_in = full
-    try:
-        ow = np.broadcast_to(ow_in, (n_runs, n_slots))
-    except ValueError:
-        raise ValueError(f"owner_weight of shape {ow_in.shape} does not broadcast to "
-                         f"(runs, subnets) = {(n_runs, n_slots)}") from None
+    ow = _per_slot(0.0 if owner_weight is None else owner_weight, 'owner_weight', n_runs,
+                   n_slots, fill)
     if not ((ow >= 0.0) & (ow <= 1.0)).all():
         raise ValueError("owner_weight must be in [0, 1]")
 
