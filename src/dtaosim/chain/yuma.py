@@ -48,10 +48,36 @@ entry is absent from the validator's bonds-weight row is dropped rather than dec
 weights; the chain stores explicit zeros when sent, and those keep decaying).
 
 Two implementations give the same results: :func:`yuma_epoch_numpy` (vectorised NumPy over the
-whole batch, the reference; also the fixed-point path) and :func:`yuma_epoch` (numba, a few passes
-per subnet over the rows of permitted validators only; the fast path). The compiled path assumes
-the chain's storage invariant that bond rows of UIDs holding neither ``P_old`` nor ``P_new``
-are zero (rows are cleared when a permit is lost and when a UID is replaced).
+whole batch, the reference; also the fixed-point path) and :func:`yuma_epoch` (numba, the fast
+path). The compiled path assumes the chain's storage invariant that bond rows of UIDs holding
+neither ``P_old`` nor ``P_new`` are zero (rows are cleared when a permit is lost and when a UID
+is replaced).
+
+Compiled path. :func:`yuma_subnet` runs one subnet's epoch and is callable from other ``@njit``
+code (the engine's block kernel); :func:`yuma_epoch` loops it over the batch, so there is one
+implementation. It allocates nothing: working memory comes from :func:`yuma_scratch` (one per
+thread). It works on the ``m`` rows of UIDs holding ``P_old`` or ``P_new`` only (``O(m n)`` per
+subnet), in a few contiguous, vectorised passes:
+
+* weights: masked u16 rows converted and row-normalised (float64), the active rows also kept as
+  float32 keys; the rows' bonds are prefetched meanwhile (they are read after the consensus);
+* consensus: per column the bracket ``[lo, hi)`` of the answer is bisected 12 times on the
+  float32 keys, all columns at once (16 rows per sweep; float32 stake sums, a decision within
+  ``1e-5`` of ``kappa`` marks the column for the exact path), then one float64 sweep checks that
+  the bracket holds a single distinct value, which is then exactly the chain's median; the few
+  other columns are resolved exactly from their candidates (or by a weighted quickselect);
+* clipping, ranks and the bonds EMA fused row by row; liquid alpha's sigmoid uses an inlined,
+  vectorisable ``exp`` (Cody-Waite reduction, degree-11 polynomial, within 2 ulp of libm);
+* dividends, emission.
+
+Floating point: float64 throughout with fast-math limited to reassociation, contraction and
+signed zeros (results differ from strict evaluation by a few ulps; comparisons and divisions keep
+IEEE semantics). Results equal the NumPy reference to ``1e-12`` in the proportions and to one
+unit in the floored RAO and u16 values.
+
+Numba caching caveat: a caller compiled with ``cache=True`` in another module embeds the code of
+:func:`yuma_subnet`, and numba's cache does not notice when this file changes; such callers must
+clear their cache (or not cache) after changes here.
 """
 
 from __future__ import annotations
@@ -593,10 +619,11 @@ def _bma_prop(ar: _Arith, bma: NDArray[np.int64]) -> Any:
 # zeros. No finite-math or reciprocal flags: comparisons, divisions and NaN/inf keep IEEE
 # semantics, so results differ from strict evaluation by a few ulps at most.
 _FASTMATH = {"reassoc", "contract", "nsz"}
-_BISECT = 14  # float32 bisection passes of the consensus before resolving each column (even:
-# the double-buffered bracket ends in its first buffer)
-_CBLOCK = 64  # consensus column block (64 active rows x 64 float32 = 16 KB)
-_MARGIN32 = 1e-5  # float32 stake sums closer than this to kappa leave the column to the exact path
+_BISECT = 12  # float32 bisection passes of the consensus before resolving each column (fewer
+# leave more columns to the scalar path, more cost a sweep each: 12 is the measured optimum)
+_MARGIN32 = 1e-5  # float32 stake sums closer than this (+ 1e-8 per active row) to kappa leave
+# the column to the exact path (their rounding error is below (q / 16 + 8) x 6e-8)
+_PF_AHEAD = 8  # weights rows prefetched ahead of the weights pass
 _PAD = 8  # scratch row padding (elements): keeps rows of the working matrices off one cache set
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # fdlibm split of ln 2: k * _LN2_HI is exact for |k| < 2**11
@@ -656,23 +683,33 @@ def _fmax(a: float, b: float) -> float:
     return a if a > b else b
 
 
+# constants of _exp: log2(e), the ln 2 split, and the coefficients of x**2 .. x**11 of the
+# degree-11 polynomial interpolating exp at the Chebyshev nodes of [-ln2/2, ln2/2] (computed in
+# exact rational arithmetic; relative error 1.7e-17 before float rounding)
+_EXP_CONSTS = (_LOG2E, _LN2_HI, _LN2_LO, 0.5000000000000019, 0.1666666666666668,
+               0.04166666666648809, 0.008333333333319601, 0.0013888888952314812,
+               0.00019841269890047143, 2.480148548228773e-05, 2.7557240918547625e-06,
+               2.763263965412376e-07, 2.511003761756205e-08)
+
+
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _exp(x: float) -> float:
+def _exp(x: float, c: tuple[float, ...]) -> float:
     """``exp(x)`` for ``|x| <= 700`` without a libm call, so that loops using it vectorise.
 
-    Cody-Waite reduction ``x = k ln 2 + r`` (``|r| <= ln 2 / 2``), degree-13 Taylor polynomial
-    (truncation below ``5e-18``) in Estrin's form (short dependency chains), scaling by ``2**k``
-    through the exponent bits; within 2 ulp of ``math.exp``.
+    Cody-Waite reduction ``x = k ln 2 + r`` (``|r| <= ln 2 / 2``), degree-11 near-minimax
+    polynomial in Estrin's form (short dependency chains), scaling by ``2**k`` through the
+    exponent bits; within 2 ulp of ``math.exp``. ``c`` holds ``_EXP_CONSTS`` as run-time values
+    (loaded from the scratch before a loop, so that the loop keeps them in registers rather
+    than reloading each from the constant pool).
     """
-    k = math.floor(x * _LOG2E + 0.5)
-    r = (x - k * _LN2_HI) - k * _LN2_LO
+    k = math.floor(x * c[0] + 0.5)
+    r = (x - k * c[1]) - k * c[2]
     r2 = r * r
     r4 = r2 * r2
-    b0 = (1.0 + r) + r2 * (1.0 / 2.0 + r * (1.0 / 6.0))
-    b1 = (1.0 / 24.0 + r * (1.0 / 120.0)) + r2 * (1.0 / 720.0 + r * (1.0 / 5040.0))
-    b2 = (1.0 / 40320.0 + r * (1.0 / 362880.0)) + r2 * (1.0 / 3628800.0 + r * (1.0 / 39916800.0))
-    b3 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0)
-    p = (b0 + r4 * b1) + (r4 * r4) * (b2 + r4 * b3)
+    b0 = (1.0 + r) + r2 * (c[3] + r * c[4])
+    b1 = (c[5] + r * c[6]) + r2 * (c[7] + r * c[8])
+    b2 = (c[9] + r * c[10]) + r2 * (c[11] + r * c[12])
+    p = b0 + r4 * (b1 + r4 * b2)
     return p * _f64_from_bits((np.int64(k) + 1023) << 52)
 
 
@@ -777,6 +814,44 @@ def _column_consensus(wk: NDArray[np.float64], mrows: NDArray[np.int64],
     return _weighted_select(vals, stks, q, kap, fv[_F_BUFV], fv[_F_BUFS])
 
 
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
+def _bracket_consensus(wk: NDArray[np.float64], mrows: NDArray[np.int64],
+                       ua: NDArray[np.float64], q: int, j: int, kap: float, lo: np.float32,
+                       hi: np.float32, fv: NDArray[np.float64]) -> float:
+    """Consensus of column ``j`` given a certain bracket: ``C`` is among the values ``v`` with
+    ``lo <= float32(v) < hi``, the values above ``hi`` hold less than ``kap``. Takes the
+    candidates from the largest down."""
+    vals = fv[_F_VALS]
+    stks = fv[_F_STKS]
+    base = 0.0
+    cnt = 0
+    for t in range(q):  # selects, not branches (the comparisons are unpredictable)
+        v = wk[mrows[t], j]
+        g = np.float32(v)
+        u = ua[t]
+        base += u if g >= hi else 0.0
+        vals[cnt] = v
+        stks[cnt] = u
+        cnt += 1 if (g >= lo) & (g < hi) else 0
+    while cnt > 0:
+        top = vals[0]
+        for x in range(1, cnt):
+            top = max(top, vals[x])
+        k = 0
+        for x in range(cnt):  # take the stake at the top value, keep the rest
+            v = vals[x]
+            if v == top:
+                base += stks[x]
+            else:
+                vals[k] = v
+                stks[k] = stks[x]
+                k += 1
+        if base >= kap:
+            return top
+        cnt = k
+    return _column_consensus(wk, mrows, ua, q, j, kap, fv)  # not reached for a sound bracket
+
+
 @njit(cache=True)
 def yuma_scratch(n: int, max_rows: int = -1) -> tuple[Any, ...]:
     """Working memory of :func:`yuma_subnet` for subnets of up to ``n`` UIDs.
@@ -798,9 +873,10 @@ def yuma_scratch(n: int, max_rows: int = -1) -> tuple[Any, ...]:
     Returns
     -------
     tuple
-        ``(fv, ff, wk, wf, iv, pold, pk)``: float64 ``(15, n)`` and float32 ``(8, n)``
+        ``(fv, ff, wk, wf, iv, pold, pk, kc)``: float64 ``(15, n)`` and float32 ``(8, n)``
         vectors; float64 and float32 ``(max_rows, n + 8)`` working matrices; int64
-        ``(4, n)`` vectors; bool ``(n,)``; bool ``(max_rows, n)`` presence matrix. About
+        ``(4, n)`` vectors; bool ``(n,)``; bool ``(max_rows, n)`` presence matrix; float64
+        constants (read only). About
         ``13 x max_rows x n + 180 x n`` bytes (``n = 256``, ``max_rows = 256``: 0.9 MB;
         ``max_rows = 130``: 0.5 MB).
     """
@@ -808,7 +884,7 @@ def yuma_scratch(n: int, max_rows: int = -1) -> tuple[Any, ...]:
     return (np.zeros((_N_FV, n)), np.zeros((_N_FF, n), dtype=np.float32),
             np.zeros((rows, n + _PAD)), np.zeros((rows, n + _PAD), dtype=np.float32),
             np.zeros((_N_IV, n), dtype=np.int64), np.zeros(n, dtype=np.bool_),
-            np.zeros((rows, n), dtype=np.bool_))
+            np.zeros((rows, n), dtype=np.bool_), np.array(_EXP_CONSTS))
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
@@ -874,13 +950,14 @@ def _stake_permits(alpha, root, permit_old, uid_mask, last_update, own, block, t
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
-def _weights(weights, last_update, commit_block, present, need_pk, own, rows, m, mrows, q,
-             pold, ua, regv, recent, nrec, wk, wf, pk, vmax, pos
+def _weights(weights, bonds, last_update, commit_block, present, need_pk, own, rows, m, mrows,
+             q, pold, ua, regv, recent, nrec, wk, wf, pk, vmax, pos
              ):  # pragma: no cover - compiled
     """Masked, row-normalised weights into ``wk`` (rows of ``P_new``-only UIDs zero), the
     active rows also as float32 into ``wf`` (in active order); per column the largest active
-    value (``vmax``) and the active stake of positive values (``pos``)."""
-    n = regv.shape[0]
+    value (``vmax``) and the active stake of values positive as float32 (``pos``). Prefetches
+    the rows' bonds."""
+    n = weights.shape[1]
     has_commit = commit_block.shape[0] > 0
     for j in range(n):
         vmax[j] = 0.0
@@ -889,6 +966,13 @@ def _weights(weights, last_update, commit_block, present, need_pk, own, rows, m,
     for r in range(m):
         i = rows[r]
         row = wk[r]
+        brow = bonds[i]  # needed after the consensus: fetch it now, spread over the rows
+        for j in range(0, n, 32):
+            _prefetch(brow, j)
+        if r + _PF_AHEAD < m:
+            wnext = weights[rows[r + _PF_AHEAD]]
+            for j in range(0, n, 32):
+                _prefetch(wnext, j)
         if not pold[i]:
             for j in range(n):
                 row[j] = 0.0
@@ -934,13 +1018,40 @@ def _weights(weights, last_update, commit_block, present, need_pk, own, rows, m,
             for j in range(n):
                 w = row[j] * inv
                 row[j] = w
-                frow[j] = np.float32(w)
+                g = np.float32(w)
+                frow[j] = g
                 vmax[j] = _fmax(vmax[j], w)
-                pos[j] += u if w > 0.0 else 0.0
+                # positive as float32 (the consensus' lower bracket end), exact but for
+                # values below 1e-45 (then the consensus is 0 instead of such a value)
+                pos[j] += u if g > 0.0 else 0.0
             t += 1
         else:
             for j in range(n):
                 row[j] = row[j] * inv
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
+def _bisect_rows16(wf, uf, t, mid, fm, n):  # pragma: no cover - compiled
+    """``fm[j] += sum of uf[s] over rows s = t .. t+15 with wf[s, j] >= mid[j]``."""
+    z = np.float32(0.0)
+    w0, w1, w2, w3 = wf[t], wf[t + 1], wf[t + 2], wf[t + 3]
+    w4, w5, w6, w7 = wf[t + 4], wf[t + 5], wf[t + 6], wf[t + 7]
+    w8, w9, wa, wb = wf[t + 8], wf[t + 9], wf[t + 10], wf[t + 11]
+    wc, wd, we, wg = wf[t + 12], wf[t + 13], wf[t + 14], wf[t + 15]
+    u0, u1, u2, u3 = uf[t], uf[t + 1], uf[t + 2], uf[t + 3]
+    u4, u5, u6, u7 = uf[t + 4], uf[t + 5], uf[t + 6], uf[t + 7]
+    u8, u9, ua, ub = uf[t + 8], uf[t + 9], uf[t + 10], uf[t + 11]
+    uc, ud, ue, ug = uf[t + 12], uf[t + 13], uf[t + 14], uf[t + 15]
+    for j in range(n):
+        m = mid[j]
+        fm[j] += (((((u0 if w0[j] >= m else z) + (u1 if w1[j] >= m else z))
+                    + ((u2 if w2[j] >= m else z) + (u3 if w3[j] >= m else z)))
+                   + (((u4 if w4[j] >= m else z) + (u5 if w5[j] >= m else z))
+                      + ((u6 if w6[j] >= m else z) + (u7 if w7[j] >= m else z))))
+                  + ((((u8 if w8[j] >= m else z) + (u9 if w9[j] >= m else z))
+                      + ((ua if wa[j] >= m else z) + (ub if wb[j] >= m else z)))
+                     + (((uc if wc[j] >= m else z) + (ud if wd[j] >= m else z))
+                        + ((ue if we[j] >= m else z) + (ug if wg[j] >= m else z)))))
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
@@ -954,9 +1065,10 @@ def _consensus(wk, wf, mrows, ua, q, n, kap, fv, ff, cons):  # pragma: no cover 
     decision within ``_MARGIN32`` of ``kap`` marks the column unsure). A float64 sweep then
     finds, per column, the smallest value in the bracket's upper set and the largest below
     ``hi``: if they are equal the bracket holds one distinct value, which is the answer (exact:
-    ``C`` always lies in the bracket). Unsure columns and brackets with several distinct
-    values are resolved by an exact scalar weighted select. Expects ``fv[_F_VMAX]`` = column
-    max and ``fv[_F_POS]`` = stake of the positive entries.
+    ``C`` always lies in the bracket). Brackets with several distinct values are resolved
+    from their few candidates, unsure columns by an exact weighted select over the column.
+    Expects ``fv[_F_VMAX]`` = column max and ``fv[_F_POS]`` = stake of the entries positive as
+    float32.
     """
     vmin = fv[_F_VMIN]
     vmax = fv[_F_VMAX]
@@ -973,7 +1085,8 @@ def _consensus(wk, wf, mrows, ua, q, n, kap, fv, ff, cons):  # pragma: no cover 
     one = np.float32(1.0)
     half = np.float32(0.5)
     kapf = np.float32(kap)
-    marg = np.float32(_MARGIN32)
+    # float32 sums: ~6e-8 relative per addition, ``q / 16 + 8`` additions deep per column
+    marg = np.float32(_MARGIN32 + q * 1e-8)
     tiny = np.float32(1e-45)
     grow = np.float32(1.0 + 2.0 ** -20)
     for t in range(q):
@@ -983,189 +1096,227 @@ def _consensus(wk, wf, mrows, ua, q, n, kap, fv, ff, cons):  # pragma: no cover 
         lo[j] = tiny
         hi[j] = np.float32(vmax[j]) * grow + tiny
         uns[j] = z
-    for jb in range(0, n, _CBLOCK):  # column blocks: the block's rows stay in L1 over passes
-        je = min(jb + _CBLOCK, n)
-        la = lo
-        ha = hi
-        lb = lo2
-        hb = hi2
-        for _ in range(_BISECT):
-            for j in range(jb, je):
-                mid[j] = half * (la[j] + ha[j])
-                fm[j] = z
-            t = 0
-            while t + 8 <= q:
-                w0 = wf[t]
-                w1 = wf[t + 1]
-                w2 = wf[t + 2]
-                w3 = wf[t + 3]
-                w4 = wf[t + 4]
-                w5 = wf[t + 5]
-                w6 = wf[t + 6]
-                w7 = wf[t + 7]
-                u0 = uf[t]
-                u1 = uf[t + 1]
-                u2 = uf[t + 2]
-                u3 = uf[t + 3]
-                u4 = uf[t + 4]
-                u5 = uf[t + 5]
-                u6 = uf[t + 6]
-                u7 = uf[t + 7]
-                for j in range(jb, je):
-                    mj = mid[j]
-                    fm[j] += ((((u0 if w0[j] >= mj else z) + (u1 if w1[j] >= mj else z))
-                               + ((u2 if w2[j] >= mj else z) + (u3 if w3[j] >= mj else z)))
-                              + (((u4 if w4[j] >= mj else z) + (u5 if w5[j] >= mj else z))
-                                 + ((u6 if w6[j] >= mj else z) + (u7 if w7[j] >= mj else z))))
-                t += 8
-            while t < q:
-                w0 = wf[t]
-                u0 = uf[t]
-                for j in range(jb, je):
-                    fm[j] += u0 if w0[j] >= mid[j] else z
-                t += 1
-            for j in range(jb, je):  # min/max forms (lo <= mid <= hi): no branches
-                f = fm[j]
+    for _ in range(_BISECT):
+        for j in range(n):
+            mid[j] = half * (lo[j] + hi[j])
+            fm[j] = z
+        t = 0
+        while t + 16 <= q:  # 16 rows per sweep: fewer loads and stores of fm
+            _bisect_rows16(wf, uf, t, mid, fm, n)
+            t += 16
+        while t + 8 <= q:
+            w0 = wf[t]
+            w1 = wf[t + 1]
+            w2 = wf[t + 2]
+            w3 = wf[t + 3]
+            w4 = wf[t + 4]
+            w5 = wf[t + 5]
+            w6 = wf[t + 6]
+            w7 = wf[t + 7]
+            u0 = uf[t]
+            u1 = uf[t + 1]
+            u2 = uf[t + 2]
+            u3 = uf[t + 3]
+            u4 = uf[t + 4]
+            u5 = uf[t + 5]
+            u6 = uf[t + 6]
+            u7 = uf[t + 7]
+            for j in range(n):
                 mj = mid[j]
-                up = f >= kapf
-                lb[j] = _fmax(la[j], mj if up else z)
-                hb[j] = _fmin(ha[j], ha[j] if up else mj)
-                uns[j] = _fmax(uns[j], one if abs(f - kapf) <= marg else z)
-            la, lb = lb, la
-            ha, hb = hb, ha
+                fm[j] += ((((u0 if w0[j] >= mj else z) + (u1 if w1[j] >= mj else z))
+                           + ((u2 if w2[j] >= mj else z) + (u3 if w3[j] >= mj else z)))
+                          + (((u4 if w4[j] >= mj else z) + (u5 if w5[j] >= mj else z))
+                             + ((u6 if w6[j] >= mj else z) + (u7 if w7[j] >= mj else z))))
+            t += 8
+        while t < q:
+            w0 = wf[t]
+            u0 = uf[t]
+            for j in range(n):
+                fm[j] += u0 if w0[j] >= mid[j] else z
+            t += 1
+        for j in range(n):  # min/max forms (lo <= mid <= hi) keep this loop branch-free
+            f = fm[j]
+            mj = mid[j]
+            up = f >= kapf
+            lo2[j] = _fmax(lo[j], mj if up else z)
+            hi2[j] = _fmin(hi[j], hi[j] if up else mj)
+            uns[j] = _fmax(uns[j], one if abs(f - kapf) <= marg else z)
+        lo, lo2 = lo2, lo
+        hi, hi2 = hi2, hi
     for j in range(n):
         vmin[j] = np.inf
         vmax[j] = -1.0
-    for t in range(q):
-        row = wk[mrows[t]]
+    t = 0
+    while t < q:  # four rows per sweep (fewer loads and stores of vmin, vmax)
+        r0 = wk[mrows[t]]
+        r1 = wk[mrows[min(t + 1, q - 1)]]  # repeats of the last row change nothing
+        r2 = wk[mrows[min(t + 2, q - 1)]]
+        r3 = wk[mrows[min(t + 3, q - 1)]]
         for j in range(n):
-            v = row[j]
-            g = np.float32(v)
-            vmax[j] = _fmax(vmax[j], v if g < hi[j] else -1.0)
-            vmin[j] = _fmin(vmin[j], v if g >= lo[j] else np.inf)
+            hj = hi[j]
+            lj = lo[j]
+            v0 = r0[j]
+            v1 = r1[j]
+            v2 = r2[j]
+            v3 = r3[j]
+            g0 = np.float32(v0)
+            g1 = np.float32(v1)
+            g2 = np.float32(v2)
+            g3 = np.float32(v3)
+            vmax[j] = _fmax(_fmax(vmax[j], _fmax(v0 if g0 < hj else -1.0, v1 if g1 < hj else -1.0)),
+                            _fmax(v2 if g2 < hj else -1.0, v3 if g3 < hj else -1.0))
+            vmin[j] = _fmin(_fmin(vmin[j], _fmin(v0 if g0 >= lj else np.inf,
+                                                 v1 if g1 >= lj else np.inf)),
+                            _fmin(v2 if g2 >= lj else np.inf, v3 if g3 >= lj else np.inf))
+        t += 4
     for j in range(n):
         if pos[j] < kap:
             cons[j] = 0.0
-        elif uns[j] == z and vmin[j] == vmax[j]:
-            cons[j] = vmax[j]
-        else:
+        elif uns[j] != z:
             cons[j] = _column_consensus(wk, mrows, ua, q, j, kap, fv)
+        elif vmin[j] == vmax[j]:
+            cons[j] = vmax[j]
+        else:  # a sound bracket with a few distinct values
+            cons[j] = _bracket_consensus(wk, mrows, ua, q, j, kap, lo[j], hi[j], fv)
 
 
-@njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
-def _clip(wk, rows, m, pold, a, cons, beta, need_pk, pk, classic, scale, rank, c2, vt_out
-          ):  # pragma: no cover - compiled
-    """Clipping, validator trust, ranks; ``wk`` rows become bonds weights ``W_b x scale``;
-    classic: ``c2`` = column sums of ``W_b x A``."""
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
+def _clip_row(row, prow, cons, ai, beta, need_pk, scale, rank):  # pragma: no cover - compiled
+    """Clip one validator's row: adds ``A_i min(W_ij, C_j)`` to ``rank``, turns ``row`` into the
+    bonds weights ``W_b x scale`` (and the presence row, if tracked); returns the validator
+    trust."""
     n = cons.shape[0]
-    for j in range(n):
-        rank[j] = 0.0
-        c2[j] = 0.0
-        vt_out[j] = 0.0
-    for r in range(m):
-        i = rows[r]
-        if not pold[i]:
-            continue
-        ai = a[i]
-        row = wk[r]
-        vt = 0.0
-        if beta == 0.0:  # bonds use the unclipped weights
+    vt = 0.0
+    if beta == 0.0:  # bonds use the unclipped weights
+        for j in range(n):
+            w = row[j]
+            wc = _fmin(w, cons[j])
+            vt += wc
+            rank[j] += ai * wc
+            row[j] = w * scale
+    elif beta == 1.0:  # bonds use the clipped weights
+        if need_pk:  # col_clip_sparse drops entries clipped to a zero consensus
             for j in range(n):
-                w = row[j]
-                wc = _fmin(w, cons[j])
-                vt += wc
-                rank[j] += ai * wc
-                row[j] = w * scale
-        elif beta == 1.0:  # bonds use the clipped weights
-            if need_pk:  # col_clip_sparse drops entries clipped to a zero consensus
-                for j in range(n):
-                    if cons[j] <= 0.0 < row[j]:
-                        pk[r, j] = False
+                prow[j] = prow[j] and not (cons[j] <= 0.0 < row[j])
+        for j in range(n):
+            wc = _fmin(row[j], cons[j])
+            vt += wc
+            rank[j] += ai * wc
+            row[j] = wc * scale
+    else:
+        for j in range(n):
+            w = row[j]
+            wc = _fmin(w, cons[j])
+            vt += wc
+            rank[j] += ai * wc
+            row[j] = (w + beta * (wc - w)) * scale
+        if need_pk:  # interpolate_sparse keeps the positive entries only
             for j in range(n):
-                wc = _fmin(row[j], cons[j])
-                vt += wc
-                rank[j] += ai * wc
-                row[j] = wc * scale
-        else:
-            for j in range(n):
-                w = row[j]
-                wc = _fmin(w, cons[j])
-                vt += wc
-                rank[j] += ai * wc
-                row[j] = (w + beta * (wc - w)) * scale
-            if need_pk:  # interpolate_sparse keeps the positive entries only
-                for j in range(n):
-                    pk[r, j] = row[j] > 0.0
-        vt_out[i] = vt
-        if classic:
-            for j in range(n):
-                c2[j] += row[j] * ai
+                prow[j] = row[j] > 0.0
+    return vt
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
-def _bonds_yuma3(wk, bonds, rows, m, pnew, a, inc, cons, liquid, need_pk, pk, af, lo_a, hi_a,
-                 ks, fv, div):  # pragma: no cover - compiled
-    """Yuma 3 bonds (EMA, liquid alpha), stored in place; dividends (unnormalised).
+def _bonds_yuma3(wk, bonds, rows, m, pold, pnew, a, cons, beta, liquid, need_pk, pk, af, lo_a,
+                 hi_a, ks, fv, kc, rank, vt_out):  # pragma: no cover - compiled
+    """Clipping (ranks, validator trust) and Yuma 3 bonds (EMA, liquid alpha), row by row;
+    bonds stored in place, the EMA left in ``wk`` for the dividends.
 
     Works in units of ``1/65535``: ``wk`` holds ``65535 W_b`` and the EMA is taken on the raw
-    u16 bonds, so the stored value is ``floor(e)``.
+    u16 bonds (``u``), so the stored value is ``floor(e)``. Liquid alpha per entry:
+    ``d' = 65535 d``, sigmoid argument ``-ks (d - 1/2) = ks/2 - (ks/65535) d'``.
     """
     n = cons.shape[0]
     cs = fv[_F_CS]
     cmf = fv[_F_CMF]
     c1 = fv[_F_C1]
+    targ = fv[_F_VALS]
+    tu = fv[_F_STKS]
     use_liquid = False
     if liquid:
         for j in range(n):
             if cons[j] != 0.0:
                 use_liquid = True
                 break
-    h = 0.5 * ks  # alpha_sigmoid argument -ks (d - 1/2) = h - kk d', d' = 65535 d
-    kk = ks / U16_MAX
+    ec = (kc[0], kc[1], kc[2], kc[3], kc[4], kc[5], kc[6], kc[7], kc[8], kc[9], kc[10],
+          kc[11], kc[12])
+    h = 0.5 * ks
+    kk = ks * (1.0 / U16_MAX)  # a product: reassociation must not turn it into a division
     dl = hi_a - lo_a
     cf = 1.0 - af
+    clamp = abs(h) > 20.0  # |argument| <= ks/2: the +-20 clamp only binds for steep sigmoids
     for j in range(n):
         cs[j] = cons[j] * U16_MAX
         c1[j] = 0.0
+    b0 = beta == 0.0  # the chain's cases: unclipped, clipped, interpolated bonds weights
+    b1 = beta == 1.0
     for r in range(m):
         i = rows[r]
         row = wk[r]
         brow = bonds[i]
-        if use_liquid:
-            if need_pk:
-                prow = pk[r]
-                for j in range(n):
-                    u = brow[j] * cmf[j]
-                    wb = row[j]
-                    d = _fmax(wb - cs[j] if wb >= u else u - wb, 0.0)
-                    arg = _fmin(_fmax(h - kk * d, -20.0), 20.0)
-                    al = _fmin(_fmax(lo_a + dl / (1.0 + _exp(arg)), lo_a), hi_a)
-                    e = _fmin(u + al * (wb - u), 65535.0)
-                    e = e if prow[j] else 0.0
-                    row[j] = e
-                    c1[j] += e
-            else:
-                for j in range(n):
-                    u = brow[j] * cmf[j]
-                    wb = row[j]
-                    d = _fmax(wb - cs[j] if wb >= u else u - wb, 0.0)
-                    arg = _fmin(_fmax(h - kk * d, -20.0), 20.0)
-                    al = _fmin(_fmax(lo_a + dl / (1.0 + _exp(arg)), lo_a), hi_a)
-                    e = _fmin(u + al * (wb - u), 65535.0)
-                    e = e if wb > 0.0 else 0.0
-                    row[j] = e
-                    c1[j] += e
-        else:
+        ai = a[i]
+        vt = 0.0
+        if need_pk:  # presence rows follow the clipping: clip first (row stays in L1)
+            if pold[i]:
+                vt = _clip_row(row, pk[r], cons, ai, beta, True, U16_MAX, rank)
+            fused = False
+        else:  # clipping fused into the first loop (rows without P_old are zero: no-op)
+            fused = True
+        if use_liquid:  # two simpler loops (argument; sigmoid and EMA) beat one
             for j in range(n):
-                e = _fmax(af * row[j] + cf * (brow[j] * cmf[j]), 0.0)
+                w = row[j]
+                wb = w
+                if fused:
+                    wc = _fmin(w, cons[j])
+                    vt += wc
+                    rank[j] += ai * wc
+                    wb = (wc if b1 else (w if b0 else w + beta * (wc - w))) * U16_MAX
+                    row[j] = wb
+                u = brow[j] * cmf[j]
+                d = _fmax(wb - cs[j] if wb >= u else u - wb, 0.0)
+                targ[j] = h - kk * d
+                tu[j] = u
+            if clamp:
+                for j in range(n):
+                    targ[j] = _fmin(_fmax(targ[j], -20.0), 20.0)
+            prow = pk[r]
+            for j in range(n):
+                # lo + (hi - lo) sigma >= lo exactly: only hi can bind
+                al = _fmin(lo_a + dl / (1.0 + _exp(targ[j], ec)), hi_a)
+                u = tu[j]
+                wb = row[j]
+                e = u + al * (wb - u)  # convex combination: e <= 65535 (up to rounding)
+                here = prow[j] if need_pk else wb > 0.0
+                e = e if here else 0.0
                 row[j] = e
                 c1[j] += e
-        if pnew[i]:
-            for j in range(n):
-                brow[j] = int(_fmin(math.floor(row[j]), 65535.0))
         else:
             for j in range(n):
+                w = row[j]
+                wb = w
+                if fused:
+                    wc = _fmin(w, cons[j])
+                    vt += wc
+                    rank[j] += ai * wc
+                    wb = (wc if b1 else (w if b0 else w + beta * (wc - w))) * U16_MAX
+                e = _fmax(af * wb + cf * (brow[j] * cmf[j]), 0.0)
+                row[j] = e
+                c1[j] += e
+        if pold[i]:
+            vt_out[i] = vt
+        if pnew[i]:  # floor(e) of e in [0, 65535 (1 + eps)]: truncation
+            for j in range(n):
+                brow[j] = int(row[j])
+        else:  # rows holding P_old only are cleared
+            for j in range(n):
                 brow[j] = 0
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
+def _dividends_yuma3(wk, rows, m, a, inc, fv, div):  # pragma: no cover - compiled
+    """Yuma 3 dividends (unnormalised): ``A_i sum_j B_ij I_j / sum_i B_ij``."""
+    n = inc.shape[0]
+    c1 = fv[_F_C1]
     for j in range(n):
         c1[j] = inc[j] / c1[j] if c1[j] > 0.0 else inc[j]
     for r in range(m):
@@ -1177,76 +1328,126 @@ def _bonds_yuma3(wk, bonds, rows, m, pnew, a, inc, cons, liquid, need_pk, pk, af
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
-def _bonds_classic(wk, bonds, rows, m, pnew, a, inc, af, fv, div
-                   ):  # pragma: no cover - compiled
-    """Classic bonds: column-normalised old bonds and bonds delta (``c2`` = column sums of
-    ``W_b x A``), EMA, column-normalised, stored column-max-upscaled; dividends."""
+def _clip_classic(wk, bonds, rows, m, pold, a, cons, beta, fv, rank, vt_out
+                  ):  # pragma: no cover - compiled
+    """Classic: clipping (ranks, validator trust), bonds delta ``W_b x A`` into ``wk``, and the
+    column sums of the delta (``c2``) and of the masked old bonds (``c1``)."""
+    n = cons.shape[0]
+    c1 = fv[_F_C1]
+    c2 = fv[_F_C2]
+    cmf = fv[_F_CMF]
+    b0 = beta == 0.0  # the chain's cases: unclipped, clipped, interpolated bonds weights
+    b1 = beta == 1.0
+    for j in range(n):
+        c1[j] = 0.0
+        c2[j] = 0.0
+    for r in range(m):  # one pass; rows without P_old are zero (and A = 0): no-ops there
+        i = rows[r]
+        row = wk[r]
+        brow = bonds[i]
+        ai = a[i]
+        vt = 0.0
+        for j in range(n):
+            w = row[j]
+            wc = _fmin(w, cons[j])
+            vt += wc
+            rank[j] += ai * wc
+            x = (wc if b1 else (w if b0 else w + beta * (wc - w))) * ai
+            row[j] = x
+            c2[j] += x
+            c1[j] += brow[j] * cmf[j]
+        if pold[i]:
+            vt_out[i] = vt
+
+
+@njit(cache=True, error_model="numpy")
+def _classic_ema(x: float, u: float, p: float, q: float) -> float:
+    """Normalised classic EMA entry ``p x + q u`` in strict IEEE arithmetic (no contraction), so
+    that every pass computes the same value (the column max must reproduce exactly)."""
+    return p * x + q * u
+
+
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
+def _bonds_classic(wk, bonds, rows, m, pnew, inc, af, fv, div):  # pragma: no cover - compiled
+    """Classic bonds and dividends from :func:`_clip_classic`'s delta and column sums.
+
+    The EMA ``af x / c2 + (1 - af) u / c1`` (``x`` the delta, ``u`` the masked old bonds; both
+    terms column-normalised and non-negative) has column sums ``af + (1 - af)`` (a term drops
+    where its column sum is zero), so its normalisation is folded into the two per-column
+    factors and nothing is stored: one pass for the dividends and the column maxima, one to
+    store the column-max-upscaled bonds.
+    """
     n = inc.shape[0]
     c1 = fv[_F_C1]
     c2 = fv[_F_C2]
-    c3 = fv[_F_C3]
+    pp = fv[_F_C3]
+    qq = fv[_F_CS]
     cmf = fv[_F_CMF]
-    pp = fv[_F_CS]
+    cmax = fv[_F_RANK]  # the ranks are no longer needed
     for j in range(n):
-        c1[j] = 0.0
+        sx = af if c2[j] > 0.0 else 0.0
+        su = 1.0 - af if c1[j] > 0.0 else 0.0
+        tot = sx + su
+        rt = 1.0 / tot if tot > 0.0 else 1.0
+        pp[j] = af / c2[j] * rt if c2[j] > 0.0 else 0.0
+        qq[j] = (1.0 - af) * cmf[j] / c1[j] * rt if c1[j] > 0.0 else 0.0
+        cmax[j] = 0.0
     for r in range(m):
+        row = wk[r]
         brow = bonds[rows[r]]
-        for j in range(n):
-            c1[j] += brow[j] * cmf[j]
-    for j in range(n):
-        pp[j] = af / c2[j] if c2[j] > 0.0 else af
-        c1[j] = (1.0 - af) * cmf[j] / c1[j] if c1[j] > 0.0 else (1.0 - af) * cmf[j]
-        c3[j] = 0.0
-    for r in range(m):
-        i = rows[r]
-        ai = a[i]
-        row = wk[r]
-        brow = bonds[i]
-        for j in range(n):
-            e = _fmax((row[j] * ai) * pp[j] + brow[j] * c1[j], 0.0)
-            row[j] = e
-            c3[j] += e
-    for j in range(n):
-        c3[j] = 1.0 / c3[j] if c3[j] > 0.0 else 1.0
-        c1[j] = 0.0  # column max of the normalised EMA
-    for r in range(m):
-        row = wk[r]
         dsum = 0.0
         for j in range(n):
-            e = row[j] * c3[j]
-            row[j] = e
+            e = _classic_ema(row[j], float(brow[j]), pp[j], qq[j])
             dsum += inc[j] * e
-            c1[j] = _fmax(c1[j], e)
+            cmax[j] = _fmax(cmax[j], e)
         div[rows[r]] = dsum
     for j in range(n):
-        c1[j] = c1[j] if c1[j] > 0.0 else 1.0
+        cmax[j] = cmax[j] if cmax[j] > 0.0 else 1.0
     for r in range(m):
         i = rows[r]
         row = wk[r]
         brow = bonds[i]
         if pnew[i]:
-            for j in range(n):
-                brow[j] = int(_fmin(_fmax(math.floor(row[j] / c1[j] * U16_MAX), 0.0), 65535.0))
+            _store_upscaled(brow, row, pp, qq, cmax)
         else:
             for j in range(n):
                 brow[j] = 0
 
 
+@njit(cache=True, error_model="numpy")
+def _store_upscaled(brow, row, pp, qq, cmax):  # pragma: no cover - compiled
+    """``brow = floor(e / max x 65535)`` (strict IEEE: the column's largest entry must give
+    exactly 65535); ``e / max`` is in ``[0, 1]``, so the floor is a truncation."""
+    for j in range(brow.shape[0]):
+        e = _classic_ema(row[j], float(brow[j]), pp[j], qq[j])
+        brow[j] = int(_fmin(e / cmax[j], 1.0) * U16_MAX)
+
+
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
-def yuma_subnet(alpha, root, permit_old, weights, bonds, last_update, reg_block, uid_mask,
-                owner_uid, block, emission, tao_weight, activity_cutoff, last_tempo, kappa,
-                bonds_penalty, bonds_moving_average, liquid_alpha, alpha_low, alpha_high,
-                alpha_sigmoid_steepness, yuma3, max_validators, stake_threshold, present,
-                commit_block, out_incentive, out_dividends, out_consensus, out_validator_trust,
-                out_stake, out_active_stake, out_permit_new, out_server_emission,
-                out_validator_emission, out_emission, scratch):  # pragma: no cover - compiled
+def yuma_subnet(
+    alpha: NDArray[np.float64], root: NDArray[np.float64], permit_old: NDArray[np.bool_],
+    weights: NDArray[Any], bonds: NDArray[np.uint16], last_update: NDArray[np.int64],
+    reg_block: NDArray[np.int64], uid_mask: NDArray[np.bool_], owner_uid: int, block: int,
+    emission: int, tao_weight: float, activity_cutoff: int, last_tempo: int, kappa: int,
+    bonds_penalty: int, bonds_moving_average: int, liquid_alpha: bool, alpha_low: int,
+    alpha_high: int, alpha_sigmoid_steepness: int, yuma3: bool, max_validators: int,
+    stake_threshold: float, present: NDArray[np.bool_], commit_block: NDArray[np.int64],
+    out_incentive: NDArray[np.float64], out_dividends: NDArray[np.float64],
+    out_consensus: NDArray[np.float64], out_validator_trust: NDArray[np.float64],
+    out_stake: NDArray[np.float64], out_active_stake: NDArray[np.float64],
+    out_permit_new: NDArray[np.bool_], out_server_emission: NDArray[np.int64],
+    out_validator_emission: NDArray[np.int64], out_emission: NDArray[np.int64],
+    scratch: tuple[Any, ...],
+) -> None:  # pragma: no cover - compiled
     """Yuma epoch of one subnet (compiled; callable from other ``@njit`` code).
 
     The single implementation behind :func:`yuma_epoch`; same semantics as one row of
     :func:`yuma_epoch_numpy` (see the module notes). Thread-safe as long as each concurrent
-    call has its own ``scratch`` and output arrays; allocates nothing. ``n`` below is
-    ``len(alpha)``; every per-UID array must have length ``n`` (1-D, best C-contiguous), the
-    matrices shape ``(n, n)`` (C-contiguous rows). Outputs must not alias inputs or each other.
+    call has its own ``scratch`` and output arrays (e.g. one scratch per run inside a
+    ``prange``); allocates nothing. ``n`` below is ``len(alpha)``; every per-UID array must have
+    length ``n`` (1-D; C-contiguous for speed), the matrices shape ``(n, n)`` with C-contiguous
+    rows (views into larger arrays are fine). Outputs must not alias inputs or each other.
+    Integer hyperparameters take any integer type, flags any boolean.
 
     Parameters
     ----------
@@ -1311,13 +1512,16 @@ def yuma_subnet(alpha, root, permit_old, weights, bonds, last_update, reg_block,
         Written: RAO to miners (incentive), to validators (dividends), and the combined
         ``Emission`` (floored).
     scratch : tuple
-        From :func:`yuma_scratch` with at least ``n`` columns (``yuma_scratch(n)``).
+        From :func:`yuma_scratch` with at least ``n`` columns, and enough rows for the UIDs
+        holding ``P_old`` or ``P_new`` (``yuma_scratch(n)`` always is); not shared with a
+        concurrent call. Raises ``ValueError`` if too small.
 
     Returns
     -------
     None
+        Results go to the ``out_*`` arrays and to ``bonds``.
     """
-    fv, ff, wk, wf, iv, pold, pk = scratch
+    fv, ff, wk, wf, iv, pold, pk, kc = scratch
     n = alpha.shape[0]
     if fv.shape[1] < n:
         raise ValueError("yuma_subnet: scratch is too small for n")
@@ -1357,16 +1561,10 @@ def yuma_subnet(alpha, root, permit_old, weights, bonds, last_update, reg_block,
         min_thr = min(min_thr, last_update[i] if po else _NEVER)
     if m > cap:
         raise ValueError("yuma_subnet: scratch has too few rows (see yuma_scratch)")
-    for r in range(m):  # the rows' weights and bonds, usually cold
-        i = rows[r]
-        if pold[i]:
-            wrow = weights[i]
-            for j in range(0, n, 32):
-                _prefetch(wrow, j)
-    for r in range(m):
-        brow = bonds[rows[r]]
+    for r in range(min(m, _PF_AHEAD)):  # the first rows' weights, usually cold (the next
+        wrow = weights[rows[r]]  # ones, and the bonds, during the weights pass)
         for j in range(0, n, 32):
-            _prefetch(brow, j)
+            _prefetch(wrow, j)
     usum = 0.0
     for t in range(q):
         usum += a[rows[mrows[t]]]
@@ -1387,8 +1585,8 @@ def yuma_subnet(alpha, root, permit_old, weights, bonds, last_update, reg_block,
         nrec = -1
 
     # --- weights, consensus, clipping, ranks, incentive
-    _weights(weights, last_update, commit_block, present, need_pk, own, rows, m, mrows, q,
-             pold, ua, regv, recent, nrec, wk, wf, pk, fv[_F_VMAX], fv[_F_POS])
+    _weights(weights, bonds, last_update, commit_block, present, need_pk, own, rows, m, mrows,
+             q, pold, ua, regv, recent, nrec, wk, wf, pk, fv[_F_VMAX], fv[_F_POS])
     kap = kappa / U16_MAX - _MEDIAN_EPS
     if q == 0:
         for j in range(n):
@@ -1400,24 +1598,28 @@ def yuma_subnet(alpha, root, permit_old, weights, bonds, last_update, reg_block,
     else:
         _consensus(wk, wf, mrows, ua, q, n, kap, fv, ff, cons)
     rank = fv[_F_RANK]
-    _clip(wk, rows, m, pold, a, cons, bonds_penalty / U16_MAX, need_pk, pk, not yuma3,
-          float(U16_MAX) if yuma3 else 1.0, rank, fv[_F_C2], out_validator_trust)
+    beta = bonds_penalty / U16_MAX
+    af = 1.0 - bonds_moving_average / 1e6
+    for j in range(n):
+        rank[j] = 0.0
+        out_validator_trust[j] = 0.0
+        div[j] = 0.0
+    if yuma3:
+        _bonds_yuma3(wk, bonds, rows, m, pold, pnew, a, cons, beta, liquid_alpha, need_pk, pk,
+                     af, alpha_low / U16_MAX, alpha_high / U16_MAX,
+                     alpha_sigmoid_steepness / 100.0, fv, kc, rank, out_validator_trust)
+    else:
+        _clip_classic(wk, bonds, rows, m, pold, a, cons, beta, fv, rank, out_validator_trust)
     rsum = 0.0
     for j in range(n):
         rsum += rank[j]
     for j in range(n):
         inc[j] = rank[j] / rsum if rsum > 0.0 else rank[j]
-
-    # --- bonds and dividends
-    af = 1.0 - bonds_moving_average / 1e6
-    for i in range(n):
-        div[i] = 0.0
+    # --- dividends (and classic bonds, which need the incentive)
     if yuma3:
-        _bonds_yuma3(wk, bonds, rows, m, pnew, a, inc, cons, liquid_alpha, need_pk, pk, af,
-                     alpha_low / U16_MAX, alpha_high / U16_MAX, alpha_sigmoid_steepness / 100.0,
-                     fv, div)
+        _dividends_yuma3(wk, rows, m, a, inc, fv, div)
     else:
-        _bonds_classic(wk, bonds, rows, m, pnew, a, inc, af, fv, div)
+        _bonds_classic(wk, bonds, rows, m, pnew, inc, af, fv, div)
     dsum = 0.0
     for i in range(n):
         dsum += div[i]
@@ -1499,10 +1701,10 @@ def yuma_epoch(
     """Yuma epoch of ``B`` subnet-epochs, compiled (same arguments and results as
     :func:`yuma_epoch_numpy`).
 
-    Each subnet is processed in a few passes over the rows of UIDs holding ``P_old`` or ``P_new``
-    (the permitted validators), so the cost is ``O(k x n)`` per subnet, not ``O(n**2)``; the
-    consensus is a weighted quickselect per column. ``weights`` and ``bonds`` are best passed as
-    ``uint16`` (the chain's storage) to keep memory traffic low.
+    Runs :func:`yuma_subnet` on each subnet (see the module notes): a few passes over the rows
+    of UIDs holding ``P_old`` or ``P_new`` only, so the cost is ``O(k x n)`` per subnet, not
+    ``O(n**2)``. ``weights`` and ``bonds`` are best passed as ``uint16`` (the chain's storage)
+    to keep memory traffic low.
 
     Parameters
     ----------
