@@ -333,14 +333,14 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
     root_to_pending = (not p.root_sell_flag) or ema_sum > 1.0
     # 4a. injection terms (spec 4.1), floored to RAO
     rule = p.injection_rule
-    for n in range(n_sub):
-        e_arr[n] = em_f * share[n] if eligible[n] else 0.0
     f_share = fr[F_SHARE]
     f_em = fr[F_TAO_EMISSION]
     f_cum = fr[F_CUM_TAO_EMISSION]
-    for n in range(n_sub):
-        en = e_arr[n]
-        f_share[n] = share[n]
+    for n in range(n_sub):  # E_i and its records
+        sh = share[n]
+        en = em_f * sh if eligible[n] else 0.0
+        e_arr[n] = en
+        f_share[n] = sh
         f_em[n] = en
         f_cum[n] += en
     if rule == LAUNCH or rule == SUBSIDY:
