@@ -482,12 +482,20 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
         aout[n] += a_out
         minted[n] += alpha_in_a[n] + a_out
         c_ao[n] += a_out
-    # split it (root proportion after minting) into the pending buckets
+    # split it (root proportion after minting) into the pending buckets; the root part goes
+    # straight to PendingRoot in the common case (one loop less), else to root_a for the
+    # recycling or the per-block sell below
     p_own = ir[I_PENDING_OWNER]
     p_srv = ir[I_PENDING_SERVER]
     p_val = ir[I_PENDING_VALIDATOR]
     undist = ir[I_UNDISTRIBUTED_ALPHA]
     cut_f = p.owner_cut
+    root_pending = root_to_pending and not sold_each_block
+    if root_pending:
+        root_dest = ir[I_PENDING_ROOT]
+    else:
+        root_dest = root_a
+        root_a[:] = 0
     for n in range(n_sub):
         a_out = alpha_em[n]
         den = tr + float(ain[n] + aout[n])
@@ -497,17 +505,12 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
         p_srv[n] += server_i
         p_val[n] += val_i
         undist[n] += a_out - cut_i - server_i - val_i - root_i
-        root_a[n] = root_i
+        root_dest[n] += root_i
     if not root_to_pending:  # root-sell flag off: root alpha recycled
         rec = ir[I_ALPHA_RECYCLED]
         for n in range(n_sub):
             aout[n] -= root_a[n]
             rec[n] += root_a[n]
-            root_a[n] = 0
-    elif not sold_each_block:
-        p_root = ir[I_PENDING_ROOT]
-        for n in range(n_sub):
-            p_root[n] += root_a[n]
             root_a[n] = 0
     if root_to_pending and sold_each_block:  # launch era: root alpha sold every block
         for n in range(n_sub):
