@@ -93,7 +93,7 @@ from .distribution import SOLD_EACH_BLOCK, distribute_epoch, split_alpha_out
 from .emission import emission_for_issuance
 from .epoch_uids import distribute_epoch_uids, epoch_work
 from .epochs import legacy_due
-from .injection import CAP_ALPHA_EMISSION, CAP_BLOCK_EMISSION, subnet_terms
+from .injection import CAP_ALPHA_EMISSION, CAP_BLOCK_EMISSION, CAP_ROOT_PROP, subnet_terms
 from .price_ema import ema_step
 from .protocol_swaps import protocol_sell
 from .registration import decay_burn
@@ -305,9 +305,14 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
                 ir[I_FLOW_ACC, n] = 0
                 ir[I_PROTOCOL_FLOW_ACC, n] = 0
     tr = p.tao_weight * float(g[G_ROOT_STAKE])
+    rule = p.injection_rule
+    root_caps = rule == CAP_ROOT_PROP
     for n in range(n_sub):
         den = tr + float(ain[n] + aout[n])
-        rho[n] = tr / den if den > 0.0 else 0.0
+        rho_n = tr / den if den > 0.0 else 0.0
+        rho[n] = rho_n
+        if root_caps:  # HEAD's caps here, for speed (buy_out is free until 4c)
+            buy_out[n] = rho_n * float(alpha_em[n])
     if p.share_rule == PRICE_BURN and not (p.emission_enabled_flag and any_disabled):
         # compute_shares inlined for HEAD's rule, for speed: e_arr and ema_sum above are its
         # masked EMAs and their total, and the first normalisation is folded into the weight
@@ -332,7 +337,6 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
                        p.tao_flow_cutoff, p.flow_norm_exponent, share)
     root_to_pending = (not p.root_sell_flag) or ema_sum > 1.0
     # 4a. injection terms (spec 4.1), floored to RAO
-    rule = p.injection_rule
     f_share = fr[F_SHARE]
     f_em = fr[F_TAO_EMISSION]
     f_cum = fr[F_CUM_TAO_EMISSION]
@@ -360,9 +364,7 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
         elif rule == CAP_BLOCK_EMISSION:
             for n in range(n_sub):
                 caps[n] = min(float(alpha_em[n]), em_f)
-        else:
-            for n in range(n_sub):
-                caps[n] = rho[n] * float(alpha_em[n])
+        # CAP_ROOT_PROP: caps written with the root proportion above
         for n in range(n_sub):
             en = e_arr[n]
             pn = price[n]
