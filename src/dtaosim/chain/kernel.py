@@ -92,8 +92,8 @@ from .curves import (
 from .distribution import SOLD_EACH_BLOCK, distribute_epoch, split_alpha_out
 from .emission import emission_for_issuance
 from .epoch_uids import distribute_epoch_uids, epoch_work
-from .epochs import head_due, legacy_due
-from .injection import CAP_ALPHA_EMISSION, CAP_BLOCK_EMISSION, subnet_terms
+from .epochs import legacy_due
+from .injection import CAP_ALPHA_EMISSION, CAP_BLOCK_EMISSION, CAP_ROOT_PROP, subnet_terms
 from .price_ema import ema_step
 from .protocol_swaps import protocol_sell
 from .registration import decay_burn
@@ -101,6 +101,7 @@ from .shares import compute_shares
 from .summation import lane_sum
 
 TAO_FLOW = int(ShareRule.TAO_FLOW)
+PRICE_BURN = int(ShareRule.PRICE_BURN)
 NET_FLOW = int(ShareRule.NET_FLOW)
 BALANCER = int(PoolModel.BALANCER)
 CONSTANT_PRODUCT = int(PoolModel.CONSTANT_PRODUCT)
@@ -219,8 +220,8 @@ def _check_run(ir: NDArray[np.int64], g: NDArray[np.int64], r: int, block: int,
 # scratch rows (per run): floats and ints, each a contiguous array over subnets
 S_RHO, S_SHARE, S_PRICE, S_E, S_OUT = 0, 1, 2, 3, 4
 N_SCRATCH_F = 5
-J_ALPHA_EM, J_TAO_IN, J_ALPHA_IN, J_EXCESS, J_BOUGHT, J_ROOT = 0, 1, 2, 3, 4, 5
-N_SCRATCH_I = 6
+J_ALPHA_EM, J_TAO_IN, J_ALPHA_IN, J_EXCESS, J_BOUGHT, J_ROOT, J_DUE = 0, 1, 2, 3, 4, 5, 6
+N_SCRATCH_I = 7
 
 
 @njit(cache=True, error_model="numpy")
@@ -279,10 +280,13 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
     base = p.default_block_emission
     allowed = ir[I_REGISTRATION_ALLOWED]
     em_on = ir[I_EMISSION_ENABLED]
+    any_disabled = False
     for n in range(n_sub):
         el = (exists[n] != 0) & (fe[n] >= 0) & (block >= fe[n]) & (allowed[n] != 0)
+        on = em_on[n] != 0
         eligible[n] = el
-        enabled[n] = em_on[n] != 0
+        enabled[n] = on
+        any_disabled = any_disabled | (el & (not on))
         e_arr[n] = ema[n] if el else 0.0
     ema_sum = lane_sum(e_arr)
     for n in range(n_sub):
@@ -301,23 +305,46 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
                 ir[I_FLOW_ACC, n] = 0
                 ir[I_PROTOCOL_FLOW_ACC, n] = 0
     tr = p.tao_weight * float(g[G_ROOT_STAKE])
+    rule = p.injection_rule
+    root_caps = rule == CAP_ROOT_PROP
     for n in range(n_sub):
         den = tr + float(ain[n] + aout[n])
-        rho[n] = tr / den if den > 0.0 else 0.0
-    compute_shares(p.share_rule, eligible, enabled, p.emission_enabled_flag, ema,
-                   fr[F_MINER_BURNED], rho, fr[F_FLOW_EMA], fr[F_PROTOCOL_FLOW_EMA],
-                   p.tao_flow_cutoff, p.flow_norm_exponent, share)
+        rho_n = tr / den if den > 0.0 else 0.0
+        rho[n] = rho_n
+        if root_caps:  # HEAD's caps here, for speed (buy_out is free until 4c)
+            buy_out[n] = rho_n * float(alpha_em[n])
+    if p.share_rule == PRICE_BURN and not (p.emission_enabled_flag and any_disabled):
+        # compute_shares inlined for HEAD's rule, for speed: e_arr and ema_sum above are its
+        # masked EMAs and their total, and the first normalisation is folded into the weight
+        # pass ((ema / total) * f: the same operations in the same order)
+        mb = fr[F_MINER_BURNED]
+        if ema_sum > 0.0:
+            for n in range(n_sub):
+                share[n] = (e_arr[n] / ema_sum) * (1.0 - min(mb[n], 1.0))
+        else:
+            for n in range(n_sub):
+                share[n] = e_arr[n] * (1.0 - min(mb[n], 1.0))
+        wsum = lane_sum(share)
+        if wsum > 0.0:
+            for n in range(n_sub):
+                share[n] /= wsum
+        else:  # every weight is zero: fall back to the price shares
+            for n in range(n_sub):
+                share[n] = e_arr[n] / ema_sum if ema_sum > 0.0 else e_arr[n]
+    else:
+        compute_shares(p.share_rule, eligible, enabled, p.emission_enabled_flag, ema,
+                       fr[F_MINER_BURNED], rho, fr[F_FLOW_EMA], fr[F_PROTOCOL_FLOW_EMA],
+                       p.tao_flow_cutoff, p.flow_norm_exponent, share)
     root_to_pending = (not p.root_sell_flag) or ema_sum > 1.0
     # 4a. injection terms (spec 4.1), floored to RAO
-    rule = p.injection_rule
-    for n in range(n_sub):
-        e_arr[n] = em_f * share[n] if eligible[n] else 0.0
     f_share = fr[F_SHARE]
     f_em = fr[F_TAO_EMISSION]
     f_cum = fr[F_CUM_TAO_EMISSION]
-    for n in range(n_sub):
-        en = e_arr[n]
-        f_share[n] = share[n]
+    for n in range(n_sub):  # E_i and its records
+        sh = share[n]
+        en = em_f * sh if eligible[n] else 0.0
+        e_arr[n] = en
+        f_share[n] = sh
         f_em[n] = en
         f_cum[n] += en
     if rule == LAUNCH or rule == SUBSIDY:
@@ -337,9 +364,7 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
         elif rule == CAP_BLOCK_EMISSION:
             for n in range(n_sub):
                 caps[n] = min(float(alpha_em[n]), em_f)
-        else:
-            for n in range(n_sub):
-                caps[n] = rho[n] * float(alpha_em[n])
+        # CAP_ROOT_PROP: caps written with the root proportion above
         for n in range(n_sub):
             en = e_arr[n]
             pn = price[n]
@@ -459,12 +484,20 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
         aout[n] += a_out
         minted[n] += alpha_in_a[n] + a_out
         c_ao[n] += a_out
-    # split it (root proportion after minting) into the pending buckets
+    # split it (root proportion after minting) into the pending buckets; the root part goes
+    # straight to PendingRoot in the common case (one loop less), else to root_a for the
+    # recycling or the per-block sell below
     p_own = ir[I_PENDING_OWNER]
     p_srv = ir[I_PENDING_SERVER]
     p_val = ir[I_PENDING_VALIDATOR]
     undist = ir[I_UNDISTRIBUTED_ALPHA]
     cut_f = p.owner_cut
+    root_pending = root_to_pending and not sold_each_block
+    if root_pending:
+        root_dest = ir[I_PENDING_ROOT]
+    else:
+        root_dest = root_a
+        root_a[:] = 0
     for n in range(n_sub):
         a_out = alpha_em[n]
         den = tr + float(ain[n] + aout[n])
@@ -474,17 +507,12 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
         p_srv[n] += server_i
         p_val[n] += val_i
         undist[n] += a_out - cut_i - server_i - val_i - root_i
-        root_a[n] = root_i
+        root_dest[n] += root_i
     if not root_to_pending:  # root-sell flag off: root alpha recycled
         rec = ir[I_ALPHA_RECYCLED]
         for n in range(n_sub):
             aout[n] -= root_a[n]
             rec[n] += root_a[n]
-            root_a[n] = 0
-    elif not sold_each_block:
-        p_root = ir[I_PENDING_ROOT]
-        for n in range(n_sub):
-            p_root[n] += root_a[n]
             root_a[n] = 0
     if root_to_pending and sold_each_block:  # launch era: root alpha sold every block
         for n in range(n_sub):
@@ -506,35 +534,38 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
     elif unspent < 0:  # floors make this impossible; keep the books exact regardless
         g[G_FREE_TAO] += unspent
     # 6. epochs (an epoch only moves its own subnet's reserves)
-    epochs_this_block = 0
     tempo = ir[I_TEMPO]
     last = ir[I_LAST_EPOCH_BLOCK]
-    n_due = n_sub  # legacy: the scalar loop below decides
+    due_at = si[J_DUE]
+    n_due = n_sub  # legacy: the scalar loop below decides, visiting every subnet
     if p.epoch_schedule != LEGACY:  # a branch-free count first: most blocks have no epoch
         n_due = 0
         for n in range(n_sub):
             n_due += 1 if (exists[n] != 0) & (tempo[n] > 0) & (block - last[n] >= tempo[n]) else 0
-    for n in range(n_sub if n_due > 0 else 0):
-        if exists[n] == 0:
-            continue
+        if n_due > 0:  # for speed: collect the due netuids (branch-free) and visit only those
+            k = 0
+            for n in range(n_sub):
+                due_at[k] = n
+                k += 1 if (exists[n] != 0) & (tempo[n] > 0) & (block - last[n] >= tempo[n]) else 0
+            # at most MaxEpochsPerBlock of them, in netuid order; the rest wait a block
+            n_due = min(n_due, max(p.max_epochs_per_block, 0))
+    for k in range(n_due):
         if p.epoch_schedule == LEGACY:
-            due = legacy_due(n + 1, tempo[n], block)
+            n = k
+            if exists[n] == 0 or not legacy_due(n + 1, tempo[n], block):
+                continue
         else:
-            due = head_due(last[n], tempo[n], block)
-            if due and epochs_this_block >= p.max_epochs_per_block:
-                due = False
-        if due:
-            epochs_this_block += 1
-            last[n] = block
-            ir[I_EPOCH_COUNT, n] += 1
-            if has_neurons:
-                distribute_epoch_uids(ir, fr, g, n, block, p, nints[n], nfloats[n], nperm[n],
-                                      nweights[n], nbonds[n], nhyper[n], work)
-            else:
-                distribute_epoch(ir, fr, g, n, p.delegate_take, p.miner_burn_recycles,
-                                 p.root_dividends, p.root_claim_swap_fraction, p.pool_model,
-                                 p.min_price, p.min_pool_liquidity, p.minimum_reserve,
-                                 p.max_input_multiple)
+            n = due_at[k]
+        last[n] = block
+        ir[I_EPOCH_COUNT, n] += 1
+        if has_neurons:
+            distribute_epoch_uids(ir, fr, g, n, block, p, nints[n], nfloats[n], nperm[n],
+                                  nweights[n], nbonds[n], nhyper[n], work)
+        else:
+            distribute_epoch(ir, fr, g, n, p.delegate_take, p.miner_burn_recycles,
+                             p.root_dividends, p.root_claim_swap_fraction, p.pool_model,
+                             p.min_price, p.min_pool_liquidity, p.minimum_reserve,
+                             p.max_input_multiple)
     # 7. moving prices after emission; the end-of-block price is the next block's start price
     reg = ir[I_REGISTERED_AT]
     for n in range(n_sub):
