@@ -224,7 +224,7 @@ J_ALPHA_EM, J_TAO_IN, J_ALPHA_IN, J_EXCESS, J_BOUGHT, J_ROOT, J_DUE = 0, 1, 2, 3
 N_SCRATCH_I = 7
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
            block: int, p, thresholds: NDArray[np.int64],
            eligible: NDArray[np.bool_], enabled: NDArray[np.bool_],
@@ -232,7 +232,8 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
            nints: NDArray[np.int64], nfloats: NDArray[np.float64], nperm: NDArray[np.bool_],
            nweights: NDArray[np.uint16], nbonds: NDArray[np.uint16], nhyper: NDArray[np.int64],
            work: tuple) -> None:
-    """One block of one run.
+    """One block of one run (inlined into :func:`advance`: as a called function its ~25 array
+    arguments cost reference counting and copies on every block, ~25% of the time).
 
     ``ir``/``fr`` are the run's field-major storage; ``sf``/``si`` scratch rows. ``sf[S_PRICE]``
     holds each subnet's spot price at the block's start (the previous block's end price) and is
@@ -610,11 +611,12 @@ def advance(ints_fm: NDArray[np.int64], floats_fm: NDArray[np.float64],
                                         fr[F_QUOTE_WEIGHT, n])
         rn = np.int64(r) if has_neurons else np.int64(0)  # prange's index is unsigned
         work = epoch_work(nints.shape[3])
+        ni_r, nf_r, np_r = nints[rn], nfloats[rn], nperm[rn]  # views made once per run
+        nw_r, nb_r, nh_r = nweights[rn], nbonds[rn], nhyper[rn]
         for k in range(n_blocks):
             block = start_block + 1 + k
             _block(ir, fr, g, block, p, thresholds, eligible, enabled, sf, si, has_neurons,
-                   nints[rn], nfloats[rn], nperm[rn], nweights[rn], nbonds[rn], nhyper[rn],
-                   work)
+                   ni_r, nf_r, np_r, nw_r, nb_r, nh_r, work)
             if p.check_invariants and not _books_balance(ir, g):
                 _check_run(ir, g, r, block, err)  # names the first broken identity
                 break
