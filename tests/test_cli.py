@@ -232,6 +232,8 @@ def test_run_bad_config_file(sim: Path, case: str) -> None:
         (["--runs", "100001"], ["--runs"]),
         (["--seed", "-3"], ["--seed"]),
         (["--record-every", "0"], ["--record-every"]),
+        (["--uids", "-1"], ["--uids"]),
+        (["--uids", "4", "--validators", "8"], ["--validators", "do not fit in 4 UIDs"]),
         (["--days", "abc"], ["--days"]),
         (["--config", "missing.toml"], ["missing.toml", "not found"]),
         (["--snapshot", "missing.json"], ["missing.json"]),

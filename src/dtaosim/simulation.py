@@ -133,6 +133,9 @@ def _registrations(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
             state.floats[r, res.netuid - 1, SF.MINER_BURN_FRACTION] = burn
             if state.neurons is not None:
                 _owner_takes_uid0(state.neurons, r, res.netuid - 1, state.block)
+                ref = state.neurons.meta.get("reference_burn")
+                if ref is not None:  # UID demand is relative to the new subnet's own burn
+                    ref[r, res.netuid - 1] = state.ints[r, res.netuid - 1, SI.NEURON_BURN]
 
 
 def _next_hotkey(nrn: NeuronState) -> int:
