@@ -189,8 +189,9 @@ def _uid_processes(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
 
 def _score_newcomer(nrn: NeuronState, run: int, slot: int, uid: int, g: np.random.Generator,
                     sigma: float, owner_share: float) -> None:
-    """Each validator weights a new miner at its row's median miner weight times the miner's
-    quality ``exp(sigma z)`` (shared) and its own noise ``exp(0.3 z_i)``, and puts
+    """Each validator weights a new miner at its row's median miner weight (half the u16 range
+    for the first miner) times the miner's quality ``exp(sigma z)`` (shared) and its own noise
+    ``exp(0.3 z_i)``, and puts
     ``owner_share`` of its row on the owner's UID (the subnet's burn policy); rows are stored
     max-upscaled to u16 as the chain does."""
     w = nrn.weights[run, slot]
@@ -217,11 +218,12 @@ def _score_rows(w: NDArray[np.uint16], permit: NDArray[np.bool_], rows: NDArray[
             if not permit[j] and j != uid and w[i, j] > 0:
                 vals[cnt] = w[i, j]
                 cnt += 1
-        if cnt == 0:  # a validator that weights no miner (all on the owner) ignores it
+        if cnt == 0 and owner_share >= 1.0:  # the subnet burns all: miners get no weight
             continue
+        base = np.median(vals[:cnt]) if cnt > 0 else 32767.0  # first miner of a new subnet
         for j in range(n):
             row[j] = float(w[i, j])
-        row[uid] = np.median(vals[:cnt]) * quality * noise[a]
+        row[uid] = base * quality * noise[a]
         if owner >= 0 and owner_share < 1.0:  # keep the owner's share of the row
             row[owner] = 0.0
             row[owner] = owner_share / (1.0 - owner_share) * row.sum()
