@@ -203,3 +203,17 @@ def test_run_starts_from_saved_metagraphs(tmp_path) -> None:
                           where block = (select max(block) from '{uids}') and uid >= 2
                           group by netuid""").fetchall()
     assert best and all(uid == 2 for _, uid in best)  # the miner both validators rate highest
+
+
+def test_new_subnet_starts_with_its_owner_and_attracts_paid_miners() -> None:
+    st = _state(seed=2)
+    ex = ExogenousConfig(new_subnets_per_day=2.0, enable_emission_after_days=0.5)
+    out = simulate(st, HEAD, blocks=4 * 7200, record_every=7200, seed=3, exogenous=ex)
+    new = np.flatnonzero(out.ints[0, :, SI.REGISTERED_AT] > st.block)
+    assert new.size >= 1
+    for k in new:
+        nrn = out.neurons
+        owner = nrn.hyper[0, k, NH.OWNER_HOTKEY]
+        assert nrn.hotkey[0, k, 0] == owner  # the owner's hotkey holds UID 0
+        assert (nrn.hotkey[0, k] >= 0).sum() > 1  # miners registered
+    assert max(int(out.ints[0, k, SI.CUM_MINER_PAID]) for k in new) > 0
