@@ -217,6 +217,7 @@ def shares_numpy(
         en = elig & enabled.astype(bool)
         any_disabled = (elig & ~enabled.astype(bool)).any(axis=1, keepdims=True)
         en_sum = lane_sum_rows(np.where(en, out, 0.0))
-        renorm = np.where(en & (en_sum > 0), out / np.where(en_sum > 0, en_sum, 1.0), 0.0)
+        with np.errstate(over="ignore"):  # only lanes that np.where discards can overflow
+            renorm = np.where(en & (en_sum > 0), out / np.where(en_sum > 0, en_sum, 1.0), 0.0)
         out = np.where(any_disabled, renorm, out)
     return out
