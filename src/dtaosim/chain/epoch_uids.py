@@ -55,9 +55,6 @@ from ._fields import I_CUM_OWNER_CUT, I_CUM_STAKER_PAID, I_STAKE_OWNER, I_STAKE_
 from ._fields import I_UNDISTRIBUTED_ALPHA as I_UNDISTRIBUTED
 from .distribution import book_miners, book_root_dividends, drain_pending
 from .uid_payout import (
-    C_ALPHA_NOMINATORS,
-    C_ALPHA_TAKE,
-    C_ROOT_CLAIMABLE,
     C_ROOT_TAKE,
     DUST_KEEP,
     N_CREDITS,
@@ -142,23 +139,19 @@ def distribute_epoch_uids(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDA
     store_epoch_outputs(ni, nf, permit, yf[Y_INCENTIVE], yf[Y_DIVIDENDS], yi[Y_EMISSION],
                         yb[Y_PERMIT_NEW])
     hyp[H_LAST_STEP_BLOCK] = block
-    (miners, withheld, _alpha_div, _root_div, owner_paid, owner_unassigned, undistributed,
+    (miners, withheld, alpha_div, root_div, owner_paid, owner_unassigned, undistributed,
      _total) = pay_epoch(ni, nf, yi[Y_SERVER_EM], yi[Y_VALIDATOR_EM], s, v, rt, o, owner_hk,
                          owner_ck, PayoutParams(p.tao_weight, True, DUST_KEEP), credits)
     credit_uids(ni, credits)
-    alpha_div = 0
-    root_take = 0
-    root_rest = 0
+    root_take = 0  # the totals do not split root dividends into take and claimable part
     for i in range(u):
-        alpha_div += credits[C_ALPHA_TAKE, i] + credits[C_ALPHA_NOMINATORS, i]
         root_take += credits[C_ROOT_TAKE, i]
-        root_rest += credits[C_ROOT_CLAIMABLE, i]
     ir[I_STAKE_OWNER, n] += owner_paid + owner_unassigned
     ir[I_CUM_OWNER_CUT, n] += owner_paid + owner_unassigned
     book_miners(ir, fr, n, miners, withheld, p.miner_burn_recycles)
     ir[I_STAKE_STAKERS, n] += alpha_div
     ir[I_CUM_STAKER_PAID, n] += alpha_div
-    book_root_dividends(ir, fr, g, n, root_take, root_rest, p.root_dividends,
+    book_root_dividends(ir, fr, g, n, root_take, root_div - root_take, p.root_dividends,
                         p.root_claim_swap_fraction, p.pool_model, p.min_price,
                         p.min_pool_liquidity, p.minimum_reserve, p.max_input_multiple)
     ir[I_UNDISTRIBUTED, n] += undistributed
