@@ -94,7 +94,7 @@ from .emission import emission_for_issuance
 from .epoch_uids import distribute_epoch_uids, epoch_work
 from .epochs import legacy_due
 from .injection import CAP_ALPHA_EMISSION, CAP_BLOCK_EMISSION, CAP_ROOT_PROP, subnet_terms
-from .price_ema import ema_step
+from .price_ema import PLAIN, RAMP_REGISTRATION, ema_step
 from .protocol_swaps import protocol_sell
 from .registration import decay_burn
 from .shares import compute_shares
@@ -217,11 +217,31 @@ def _check_run(ir: NDArray[np.int64], g: NDArray[np.int64], r: int, block: int,
     return True
 
 
+@njit(cache=True, inline="always", error_model="numpy")
+def _floors(ti: float, ai: float, ex: float) -> tuple[int, int, int]:
+    """Injection terms floored to RAO; int() truncation is the floor of a positive amount."""
+    return (int(ti) if ti > 0.0 else 0, int(ai) if ai > 0.0 else 0,
+            int(ex) if ex > 0.0 else 0)
+
+
+@njit(cache=True, inline="always", error_model="numpy")
+def _book_split(n: int, a_out: int, cut_i: int, server_i: int, val_i: int, root_i: int,
+                p_own: NDArray[np.int64], p_srv: NDArray[np.int64], p_val: NDArray[np.int64],
+                undist: NDArray[np.int64], root_dest: NDArray[np.int64]) -> None:
+    """Book one subnet's split of ``a_out`` into its pending buckets (floor dust undistributed)."""
+    p_own[n] += cut_i
+    p_srv[n] += server_i
+    p_val[n] += val_i
+    undist[n] += a_out - cut_i - server_i - val_i - root_i
+    root_dest[n] += root_i
+
+
 # scratch rows (per run): floats and ints, each a contiguous array over subnets
 S_RHO, S_SHARE, S_PRICE, S_E, S_OUT = 0, 1, 2, 3, 4
 N_SCRATCH_F = 5
 J_ALPHA_EM, J_TAO_IN, J_ALPHA_IN, J_EXCESS, J_BOUGHT, J_ROOT, J_DUE = 0, 1, 2, 3, 4, 5, 6
-N_SCRATCH_I = 7
+J_TAO_IN_B, J_ALPHA_IN_B, J_ALPHA_OUT = 7, 8, 9  # second copies: a loop never rewrites its input
+N_SCRATCH_I = 10
 
 
 @njit(cache=True, error_model="numpy", inline="always")
@@ -274,9 +294,8 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
     if block > 1:  # 1. UID registration burn decay
         burn = ir[I_NEURON_BURN]
         factor = ir[I_BURN_FACTOR_Q32]
-        for n in range(n_sub):
-            b = decay_burn(burn[n], factor[n], p.min_burn, p.max_burn)
-            burn[n] = b if exists[n] != 0 else burn[n]
+        for n in range(n_sub):  # every slot: a new subnet's burn is set when it registers
+            burn[n] = decay_burn(burn[n], factor[n], p.min_burn, p.max_burn)
     t0 = thresholds[0]
     base = p.default_block_emission
     allowed = ir[I_REGISTRATION_ALLOWED]
@@ -290,12 +309,16 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
         any_disabled = any_disabled | (el & (not on))
         e_arr[n] = ema[n] if el else 0.0
     ema_sum = lane_sum(e_arr)
+    n_halved = 0  # no halving yet is the common case: a branch-free pass, then the others
     for n in range(n_sub):
         issued = ain[n] + aout[n]
-        if issued < t0 and issued < p.total_supply:  # no halving yet: the common case
-            alpha_em[n] = base
-        else:
-            alpha_em[n] = emission_for_issuance(issued, base, p.total_supply, thresholds)
+        alpha_em[n] = base
+        n_halved += 1 if (issued >= t0) | (issued >= p.total_supply) else 0
+    if n_halved > 0:
+        for n in range(n_sub):
+            issued = ain[n] + aout[n]
+            if (issued >= t0) | (issued >= p.total_supply):
+                alpha_em[n] = emission_for_issuance(issued, base, p.total_supply, thresholds)
     if p.share_rule == TAO_FLOW or p.share_rule == NET_FLOW:
         a = p.flow_ema_smoothing
         for n in range(n_sub):
@@ -308,12 +331,20 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
     tr = p.tao_weight * float(g[G_ROOT_STAKE])
     rule = p.injection_rule
     root_caps = rule == CAP_ROOT_PROP
-    for n in range(n_sub):
-        den = tr + float(ain[n] + aout[n])
-        rho_n = tr / den if den > 0.0 else 0.0
-        rho[n] = rho_n
-        if root_caps:  # HEAD's caps here, for speed (buy_out is free until 4c)
+    if tr == 0.0:  # no root stake: rho = 0 exactly (tr / den = 0), no conversion or division
+        rho[:] = 0.0
+        if root_caps:
+            buy_out[:] = 0.0
+    elif root_caps:  # HEAD's caps here, for speed (buy_out is free until 4c)
+        for n in range(n_sub):
+            den = tr + float(ain[n] + aout[n])
+            rho_n = tr / den if den > 0.0 else 0.0
+            rho[n] = rho_n
             buy_out[n] = rho_n * float(alpha_em[n])
+    else:
+        for n in range(n_sub):
+            den = tr + float(ain[n] + aout[n])
+            rho[n] = tr / den if den > 0.0 else 0.0
     if p.share_rule == PRICE_BURN and not (p.emission_enabled_flag and any_disabled):
         # compute_shares inlined for HEAD's rule, for speed: e_arr and ema_sum above are its
         # masked EMAs and their total, and the first normalisation is folded into the weight
@@ -348,15 +379,24 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
         f_share[n] = sh
         f_em[n] = en
         f_cum[n] += en
-    if rule == LAUNCH or rule == SUBSIDY:
+    # one loop per rule, with the rule a compile-time constant (a rule tested inside the loop
+    # keeps it scalar); LAUNCH needs the eligibility mask (alpha_in = alpha_em when p = 0)
+    if rule == LAUNCH:
         for n in range(n_sub):
-            ti, ai, ex = subnet_terms(rule, e_arr[n], price[n], float(alpha_em[n]), rho[n],
+            ti, ai, ex = subnet_terms(LAUNCH, e_arr[n], price[n], float(alpha_em[n]), rho[n],
                                       em_f)
             ok = eligible[n]
-            # floors of positive amounts: int() truncation equals floor
-            tao_in_a[n] = int(ti) if ok & (ti > 0.0) else 0
-            alpha_in_a[n] = int(ai) if ok & (ai > 0.0) else 0
-            excess_a[n] = int(ex) if ok & (ex > 0.0) else 0
+            tao_in_a[n], alpha_in_a[n], excess_a[n] = _floors(ti if ok else 0.0,
+                                                              ai if ok else 0.0,
+                                                              ex if ok else 0.0)
+    elif rule == SUBSIDY:
+        for n in range(n_sub):
+            ti, ai, ex = subnet_terms(SUBSIDY, e_arr[n], price[n], float(alpha_em[n]), rho[n],
+                                      em_f)
+            ok = eligible[n]
+            tao_in_a[n], alpha_in_a[n], excess_a[n] = _floors(ti if ok else 0.0,
+                                                              ai if ok else 0.0,
+                                                              ex if ok else 0.0)
     else:
         caps = buy_out  # free until 4c
         if rule == CAP_ALPHA_EMISSION:
@@ -375,14 +415,15 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
             ai = cap if capped else ratio
             ti = cap * pn if capped else en
             ex = en - ti if capped else 0.0
-            ok = eligible[n]
-            tao_in_a[n] = int(ti) if ok & (ti > 0.0) else 0
-            alpha_in_a[n] = int(ai) if ok & (ai > 0.0) else 0
-            excess_a[n] = int(ex) if ok & (ex > 0.0) else 0
-    # 4b. balancer weights: price-preserving injection, rejected outside the bounds
+            # E_i = 0 when not eligible, so then ti = ai = ex = 0 (caps and prices are >= 0)
+            tao_in_a[n], alpha_in_a[n], excess_a[n] = _floors(ti, ai, ex)
+    # 4b. balancer weights: price-preserving injection, rejected outside the bounds (written to
+    # second rows: a loop that rewrites its input in place becomes masked stores, slow on AVX2)
     if p.pool_model == BALANCER:
         lo = p.min_quote_weight
         hi = p.max_quote_weight
+        tao_in_b = si[J_TAO_IN_B]
+        alpha_in_b = si[J_ALPHA_IN_B]
         for n in range(n_sub):
             ti = tao_in_a[n]
             ai = alpha_in_a[n]
@@ -394,9 +435,11 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
             w_new = num / den if den > 0.0 else w2
             inj = (ti > 0) | (ai > 0)
             bad = inj & ((w_new < lo) | (w_new > hi))
-            tao_in_a[n] = 0 if bad else ti
-            alpha_in_a[n] = 0 if bad else ai
+            tao_in_b[n] = 0 if bad else ti
+            alpha_in_b[n] = 0 if bad else ai
             w2s[n] = w_new if inj & (not bad) else w2
+        tao_in_a = tao_in_b
+        alpha_in_a = alpha_in_b
     # 4c. fee-less chain buys with the excess on the pre-injection reserves: the small-trade
     # series for every subnet, exact libm powers for the rare large trades, then the guards
     for n in range(n_sub):
@@ -421,19 +464,30 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
             if excess_a[n] > 0:
                 buy_out[n] = alpha_out_for_tao_in(float(tao[n]), float(ain[n]), w2s[n],
                                                   float(excess_a[n]))
-    for n in range(n_sub):
-        ex = excess_a[n]
-        x = ain[n]
-        y = tao[n]
-        out = buy_out[n]
-        out_i = int(out) if out > 0.0 else 0
-        ok = (ex > 0) & (x > 0) & (out_i > 0) & (out_i <= x)
-        if p.pool_model == BALANCER:
-            ok = ok & (x >= p.minimum_reserve) & ((y <= 0) | (ex <= p.max_input_multiple * y))
-        elif p.pool_model == CONSTANT_PRODUCT:
-            ok = ok & (x - out_i >= p.min_pool_liquidity)
-        bought_a[n] = out_i if ok else 0
-        excess_a[n] = ex if ok else 0  # a rejected buy's excess is recycled as unspent credit
+    # the guards, one loop per pool model (a test of the model inside the loop is not hoisted)
+    if p.pool_model == BALANCER:
+        x_min = p.minimum_reserve
+        mult = p.max_input_multiple
+        for n in range(n_sub):
+            ex = excess_a[n]
+            x = ain[n]
+            y = tao[n]
+            out = buy_out[n]
+            out_i = int(out) if out > 0.0 else 0
+            ok = ((ex > 0) & (x > 0) & (out_i > 0) & (out_i <= x) & (x >= x_min)
+                  & ((y <= 0) | (ex <= mult * y)))
+            bought_a[n] = out_i if ok else 0
+            excess_a[n] = ex if ok else 0  # a rejected buy's excess is recycled as unspent credit
+    else:
+        liq = p.min_pool_liquidity if p.pool_model == CONSTANT_PRODUCT else 0
+        for n in range(n_sub):
+            ex = excess_a[n]
+            x = ain[n]
+            out = buy_out[n]
+            out_i = int(out) if out > 0.0 else 0
+            ok = (ex > 0) & (x > 0) & (out_i > 0) & (out_i <= x) & (x - out_i >= liq)
+            bought_a[n] = out_i if ok else 0
+            excess_a[n] = ex if ok else 0
     # 5. apply injection and chain buys; mint alpha_out and split it (root proportion after
     # minting) into the pending buckets
     # Small loops over a few arrays each: with every field a view of one buffer, LLVM only
@@ -479,9 +533,10 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
         l_ex[n] = excess_a[n]
     minted = ir[I_ALPHA_MINTED]
     c_ao = ir[I_CUM_ALPHA_OUT]
+    a_out_a = si[J_ALPHA_OUT]
     for n in range(n_sub):  # mint alpha_out
         a_out = alpha_em[n] if eligible[n] else 0
-        alpha_em[n] = a_out
+        a_out_a[n] = a_out
         aout[n] += a_out
         minted[n] += alpha_in_a[n] + a_out
         c_ao[n] += a_out
@@ -499,16 +554,20 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
     else:
         root_dest = root_a
         root_a[:] = 0
-    for n in range(n_sub):
-        a_out = alpha_em[n]
-        den = tr + float(ain[n] + aout[n])
-        rho_after = tr / den if den > 0.0 else 0.0
-        cut_i, server_i, val_i, root_i = split_alpha_out(a_out, rho_after, cut_f)
-        p_own[n] += cut_i
-        p_srv[n] += server_i
-        p_val[n] += val_i
-        undist[n] += a_out - cut_i - server_i - val_i - root_i
-        root_dest[n] += root_i
+    if tr != 0.0:
+        for n in range(n_sub):
+            a_out = a_out_a[n]
+            den = tr + float(ain[n] + aout[n])
+            rho_after = tr / den if den > 0.0 else 0.0
+            cut_i, server_i, val_i, root_i = split_alpha_out(a_out, rho_after, cut_f)
+            _book_split(n, a_out, cut_i, server_i, val_i, root_i, p_own, p_srv, p_val, undist,
+                        root_dest)
+    else:  # no root stake: the root proportion is exactly 0 (no conversion, no division)
+        for n in range(n_sub):
+            a_out = a_out_a[n]
+            cut_i, server_i, val_i, root_i = split_alpha_out(a_out, 0.0, cut_f)
+            _book_split(n, a_out, cut_i, server_i, val_i, root_i, p_own, p_srv, p_val, undist,
+                        root_dest)
     if not root_to_pending:  # root-sell flag off: root alpha recycled
         rec = ir[I_ALPHA_RECYCLED]
         for n in range(n_sub):
@@ -568,13 +627,25 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
                              p.min_price, p.min_pool_liquidity, p.minimum_reserve,
                              p.max_input_multiple)
     # 7. moving prices after emission; the end-of-block price is the next block's start price
-    reg = ir[I_REGISTERED_AT]
-    for n in range(n_sub):
-        spot = spot_price(float(tao[n]), float(ain[n]), w2s[n])
-        price[n] = spot
-        new = ema_step(p.ema_rule, ema[n], spot, block, reg[n], fe[n], p.subnet_moving_alpha,
-                       p.ema_price_halving_blocks)
-        ema[n] = new if eligible[n] else ema[n]
+    # (the rule is chosen outside the loop: a ramp's start block comes from one row, as
+    # RAMP_REGISTRATION's ``block - start``; RAMP_START_CALL's ``block - (FirstEmission - 1)``
+    # is that with start = FirstEmission - 1)
+    if p.ema_rule == PLAIN:
+        for n in range(n_sub):
+            spot = spot_price(float(tao[n]), float(ain[n]), w2s[n])
+            price[n] = spot
+            new = ema_step(PLAIN, ema[n], spot, block, 0, 0, p.subnet_moving_alpha,
+                           p.ema_price_halving_blocks)
+            ema[n] = new if eligible[n] else ema[n]
+    else:
+        start = ir[I_REGISTERED_AT] if p.ema_rule == RAMP_REGISTRATION else fe
+        shift = 0 if p.ema_rule == RAMP_REGISTRATION else 1
+        for n in range(n_sub):
+            spot = spot_price(float(tao[n]), float(ain[n]), w2s[n])
+            price[n] = spot
+            new = ema_step(RAMP_REGISTRATION, ema[n], spot, block, start[n] - shift, 0,
+                           p.subnet_moving_alpha, p.ema_price_halving_blocks)
+            ema[n] = new if eligible[n] else ema[n]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")

@@ -127,7 +127,7 @@ def step_numpy(state: ChainState, m: Mechanism) -> None:
         hi, lo = burn >> np.uint64(32), burn & np.uint64(0xFFFFFFFF)
         dec = (hi * f + ((lo * f) >> np.uint64(32))).astype(np.int64)
         dec = np.clip(dec, m.min_burn, m.max_burn)
-        I[:, :, SI.NEURON_BURN] = np.where(ex, dec, I[:, :, SI.NEURON_BURN])
+        I[:, :, SI.NEURON_BURN] = dec  # every slot: a new subnet's burn is set at registration
     # 2. TAO emission
     iss = G[:, GI.TOTAL_ISSUANCE]
     em = np.minimum(_emission(iss, m), np.maximum(m.total_supply - iss, 0))
