@@ -366,9 +366,10 @@ def main(emit=print, rounds: int = 3) -> dict:
     emit(f"\n(cycles = ns x {ghz:.2f}. Vector ALU = float ops + integer ops + conversions, "
          "which share the vector pipes; the divider works alongside them. The kernel's time "
          "includes its per-block fixed costs, which the per-subnet bounds do not. `aligned "
-         "storage`: `advance` called directly on 64-byte aligned copies of the storage; "
-         "`run_blocks` allocates with NumPy, which aligns to 16 bytes, so every 512-bit load "
-         "of a state row spans two cache lines.)")
+         "storage`: `ChainState` allocates its storage 64-byte aligned itself, so this column "
+         "repeats the kernel's time. Conversions are counted at the compiler's rate: without "
+         "AVX-512 there is no packed int64 <-> float64 instruction and LLVM converts lane by "
+         "lane.)")
     return res
 
 

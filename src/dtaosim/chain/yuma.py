@@ -1020,7 +1020,7 @@ def _weights(weights, bonds, last_update, commit_block, present, need_pk, own, r
                 row[j] = w
                 g = np.float32(w)
                 frow[j] = g
-                vmax[j] = _fmax(vmax[j], w)
+                vmax[j] = np.maximum(vmax[j], w)  # (_fmax here became a masked store)
                 # positive as float32 (the consensus' lower bracket end), exact but for
                 # values below 1e-45 (then the consensus is 0 instead of such a value)
                 pos[j] += u if g > 0.0 else 0.0
@@ -1290,23 +1290,27 @@ def _bonds_yuma3(wk, bonds, rows, m, pold, pnew, a, cons, beta, liquid, need_pk,
                 e = e if here else 0.0
                 row[j] = e
                 c1[j] += e
-        else:
+        elif fused:  # one loop per case: a test of `fused` inside became masked rank stores
             for j in range(n):
                 w = row[j]
-                wb = w
-                if fused:
-                    wc = _fmin(w, cons[j])
-                    vt += wc
-                    rank[j] += ai * wc
-                    wb = (wc if b1 else (w if b0 else w + beta * (wc - w))) * U16_MAX
+                wc = _fmin(w, cons[j])
+                vt += wc
+                rank[j] += ai * wc
+                wb = (wc if b1 else (w if b0 else w + beta * (wc - w))) * U16_MAX
                 e = _fmax(af * wb + cf * (brow[j] * cmf[j]), 0.0)
+                row[j] = e
+                c1[j] += e
+        else:
+            for j in range(n):
+                e = _fmax(af * row[j] + cf * (brow[j] * cmf[j]), 0.0)
                 row[j] = e
                 c1[j] += e
         if pold[i]:
             vt_out[i] = vt
         if pnew[i]:  # floor(e) of e in [0, 65535 (1 + eps)]: truncation
+            # (np.int64, not int(): int(), an @overload, was compiled as a call per entry)
             for j in range(n):
-                brow[j] = int(row[j])
+                brow[j] = np.int64(row[j])
         else:  # rows holding P_old only are cleared
             for j in range(n):
                 brow[j] = 0
@@ -1420,7 +1424,7 @@ def _store_upscaled(brow, row, pp, qq, cmax):  # pragma: no cover - compiled
     exactly 65535); ``e / max`` is in ``[0, 1]``, so the floor is a truncation."""
     for j in range(brow.shape[0]):
         e = _classic_ema(row[j], float(brow[j]), pp[j], qq[j])
-        brow[j] = int(_fmin(e / cmax[j], 1.0) * U16_MAX)
+        brow[j] = np.int64(_fmin(e / cmax[j], 1.0) * U16_MAX)
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
@@ -1634,14 +1638,14 @@ def yuma_subnet(
     e_rao = float(emission)
     for i in range(n):
         if esum > 0.0:
-            out_server_emission[i] = int(math.floor(inc[i] / esum * e_rao))
-            out_validator_emission[i] = int(math.floor(div[i] / esum * e_rao))
-            out_emission[i] = int(math.floor((inc[i] + div[i]) / esum * e_rao))
+            out_server_emission[i] = np.int64(math.floor(inc[i] / esum * e_rao))
+            out_validator_emission[i] = np.int64(math.floor(div[i] / esum * e_rao))
+            out_emission[i] = np.int64(math.floor((inc[i] + div[i]) / esum * e_rao))
         else:
             x = a[i] if asum > 0.0 else s[i]
             out_server_emission[i] = 0
-            out_validator_emission[i] = int(math.floor(x * e_rao))
-            out_emission[i] = int(math.floor(x * e_rao))
+            out_validator_emission[i] = np.int64(math.floor(x * e_rao))
+            out_emission[i] = np.int64(math.floor(x * e_rao))
 
 
 @njit(cache=True, error_model="numpy")
