@@ -650,6 +650,23 @@ def _f64_from_bits(typingctx: Any, x: Any) -> Any:  # pragma: no cover - compile
 
 
 @intrinsic
+def _bits_from_f64(typingctx: Any, x: Any) -> Any:  # pragma: no cover - compile time
+    """Reinterpret a float64 as its int64 bit pattern (an LLVM bitcast, vectorisable)."""
+    sig = types.int64(types.float64)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.bitcast(args[0], llvm_ir.IntType(64))
+
+    return sig, codegen
+
+
+# 1.5 x 2**52: adding it to an integer-valued float k (|k| < 2**51) leaves k in the low
+# mantissa bits, i.e. bits(k + _SHIFTER) - _SHIFTER_BITS == int(k) with no conversion
+_SHIFTER = 6755399441055744.0
+_SHIFTER_BITS = 0x4338000000000000
+
+
+@intrinsic
 def _prefetch(typingctx: Any, arr: Any, idx: Any) -> Any:  # pragma: no cover - compile time
     """Hint the cache to fetch ``arr[idx]`` (``llvm.prefetch``, read, into L2 and closer)."""
     sig = types.void(arr, idx)
@@ -702,7 +719,7 @@ def _exp(x: float, c: tuple[float, ...]) -> float:
     (loaded from the scratch before a loop, so that the loop keeps them in registers rather
     than reloading each from the constant pool).
     """
-    k = math.floor(x * c[0] + 0.5)
+    k = np.floor(x * c[0] + 0.5)  # a float: no int64 <-> float64 round trip (scalar on AVX2)
     r = (x - k * c[1]) - k * c[2]
     r2 = r * r
     r4 = r2 * r2
@@ -710,7 +727,7 @@ def _exp(x: float, c: tuple[float, ...]) -> float:
     b1 = (c[5] + r * c[6]) + r2 * (c[7] + r * c[8])
     b2 = (c[9] + r * c[10]) + r2 * (c[11] + r * c[12])
     p = b0 + r4 * (b1 + r4 * b2)
-    return p * _f64_from_bits((np.int64(k) + 1023) << 52)
+    return p * _f64_from_bits((_bits_from_f64(k + _SHIFTER) - _SHIFTER_BITS + 1023) << 52)
 
 
 @njit(cache=True, error_model="numpy")
@@ -1216,6 +1233,16 @@ def _clip_row(row, prow, cons, ai, beta, need_pk, scale, rank):  # pragma: no co
     return vt
 
 
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
+def _liquid_ema(targ: float, u: float, wb: float, lo_a: float, dl: float, hi_a: float,
+                ec: tuple[float, ...]) -> float:
+    """Liquid-alpha bond EMA of one entry: ``u + alpha (wb - u)`` with ``alpha = lo + (hi - lo)
+    sigma``, ``sigma = 1 / (1 + exp(targ))``; ``lo + (hi - lo) sigma >= lo`` exactly, so only
+    ``hi`` can bind. A convex combination: the result is <= 65535 (up to rounding)."""
+    al = _fmin(lo_a + dl / (1.0 + _exp(targ, ec)), hi_a)
+    return u + al * (wb - u)
+
+
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
 def _bonds_yuma3(wk, bonds, rows, m, pold, pnew, a, cons, beta, liquid, need_pk, pk, af, lo_a,
                  hi_a, ks, fv, kc, rank, vt_out):  # pragma: no cover - compiled
@@ -1279,17 +1306,21 @@ def _bonds_yuma3(wk, bonds, rows, m, pold, pnew, a, cons, beta, liquid, need_pk,
             if clamp:
                 for j in range(n):
                     targ[j] = _fmin(_fmax(targ[j], -20.0), 20.0)
-            prow = pk[r]
-            for j in range(n):
-                # lo + (hi - lo) sigma >= lo exactly: only hi can bind
-                al = _fmin(lo_a + dl / (1.0 + _exp(targ[j], ec)), hi_a)
-                u = tu[j]
-                wb = row[j]
-                e = u + al * (wb - u)  # convex combination: e <= 65535 (up to rounding)
-                here = prow[j] if need_pk else wb > 0.0
-                e = e if here else 0.0
-                row[j] = e
-                c1[j] += e
+            # one loop per case (a test of need_pk inside kept the loop scalar)
+            if need_pk:
+                prow = pk[r]
+                for j in range(n):
+                    e = _liquid_ema(targ[j], tu[j], row[j], lo_a, dl, hi_a, ec)
+                    e = e if prow[j] else 0.0
+                    row[j] = e
+                    c1[j] += e
+            else:
+                for j in range(n):
+                    wb = row[j]
+                    e = _liquid_ema(targ[j], tu[j], wb, lo_a, dl, hi_a, ec)
+                    e = e if wb > 0.0 else 0.0
+                    row[j] = e
+                    c1[j] += e
         elif fused:  # one loop per case: a test of `fused` inside became masked rank stores
             for j in range(n):
                 w = row[j]
