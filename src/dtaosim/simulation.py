@@ -139,9 +139,11 @@ def _registrations(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
 
 
 def _next_hotkey(nrn: NeuronState) -> int:
-    hk = int(nrn.meta.get("next_hotkey", int(nrn.hotkey.max()) + 1))
-    nrn.meta["next_hotkey"] = hk + 1
-    return hk
+    hk = nrn.meta.get("next_hotkey")
+    if hk is None:  # first use: past every hotkey already in the metagraph (scanned once)
+        hk = int(nrn.hotkey.max()) + 1
+    nrn.meta["next_hotkey"] = int(hk) + 1
+    return int(hk)
 
 
 def _owner_takes_uid0(nrn: NeuronState, run: int, slot: int, block: int) -> None:
