@@ -207,31 +207,68 @@ def _score_newcomer(nrn: NeuronState, run: int, slot: int, uid: int, g: np.rando
 
 
 @njit(cache=True)
+def _kth_u16(vals: NDArray[np.int64], cnt: int, k: int,
+             hist: NDArray[np.int64]) -> int:  # pragma: no cover - compiled
+    """``k``-th smallest (0-based) of ``vals[:cnt]``, all in ``[0, 65535]``: a radix select on
+    the high byte, then the low byte (two counting passes, no sort)."""
+    hist[:] = 0
+    for t in range(cnt):
+        hist[vals[t] >> 8] += 1
+    acc = 0
+    hb = 0
+    while acc + hist[hb] <= k:
+        acc += hist[hb]
+        hb += 1
+    hist[:] = 0
+    for t in range(cnt):
+        v = vals[t]
+        hist[v & 255] += 1 if (v >> 8) == hb else 0
+    k -= acc
+    acc = 0
+    lb = 0
+    while acc + hist[lb] <= k:
+        acc += hist[lb]
+        lb += 1
+    return hb * 256 + lb
+
+
+@njit(cache=True)
+def median_u16(vals: NDArray[np.int64], cnt: int,
+               hist: NDArray[np.int64]) -> float:  # pragma: no cover - compiled
+    """``np.median(vals[:cnt])`` (``cnt >= 1``) of u16 values, exactly; ``hist`` is 256 scratch
+    integers."""
+    hi = _kth_u16(vals, cnt, cnt // 2, hist)
+    if cnt % 2 == 1:
+        return float(hi)
+    return (float(_kth_u16(vals, cnt, cnt // 2 - 1, hist)) + float(hi)) / 2.0
+
+
+@njit(cache=True)
 def _score_rows(w: NDArray[np.uint16], permit: NDArray[np.bool_], rows: NDArray[np.int64],
                 uid: int, owner: int, quality: float, noise: NDArray[np.float64],
                 owner_share: float) -> None:  # pragma: no cover - compiled
     n = w.shape[1]
-    vals = np.empty(n)
+    vals = np.empty(n, np.int64)
+    hist = np.empty(256, np.int64)
     row = np.empty(n)
     for a in range(rows.shape[0]):
-        i = rows[a]
+        wi = w[rows[a]]
         cnt = 0
-        for j in range(n):
-            if not permit[j] and j != uid and w[i, j] > 0:
-                vals[cnt] = w[i, j]
-                cnt += 1
+        for j in range(n):  # the row's miner weights (branch-free compaction)
+            vals[cnt] = wi[j]
+            cnt += 1 if (not permit[j]) & (j != uid) & (wi[j] > 0) else 0
         if cnt == 0 and owner_share >= 1.0:  # the subnet burns all: miners get no weight
             continue
-        base = np.median(vals[:cnt]) if cnt > 0 else 32767.0  # first miner of a new subnet
+        base = median_u16(vals, cnt, hist) if cnt > 0 else 32767.0  # first miner of a subnet
         for j in range(n):
-            row[j] = float(w[i, j])
+            row[j] = float(wi[j])
         row[uid] = base * quality * noise[a]
         if owner >= 0 and owner_share < 1.0:  # keep the owner's share of the row
             row[owner] = 0.0
             row[owner] = owner_share / (1.0 - owner_share) * row.sum()
-        top = row.max()
-        for j in range(n):
-            w[i, j] = np.uint16(math.floor(row[j] * (65535.0 / top)))
+        scale = 65535.0 / row.max()
+        for j in range(n):  # floor of a value in [0, 65535]: an int32 truncation vectorises
+            wi[j] = np.int32(np.floor(row[j] * scale))
 
 
 def _enable_emission(state: ChainState, ex: ExogenousConfig) -> None:
