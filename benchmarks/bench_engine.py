@@ -25,9 +25,9 @@ import time
 import numba
 import numpy as np
 
-from dtaosim.engine import run_blocks
-from dtaosim.mechanisms import get_mechanism
-from dtaosim.snapshot import default_snapshot, snapshot_to_state
+from dtaosim.chain.engine import run_blocks
+from dtaosim.chain.presets import get_mechanism
+from dtaosim.io.snapshot import default_snapshot, snapshot_to_state
 
 YEAR = 2_629_800
 

@@ -22,9 +22,10 @@ import numba
 import numpy as np
 
 from dtaosim import default_network, get_mechanism
-from dtaosim.engine import advance_in_place
-from dtaosim.neurons import NH, NI, neurons_for_state
-from dtaosim.state import SI
+from dtaosim.chain.engine import advance_in_place
+from dtaosim.chain.metagraph import neurons_for_state
+from dtaosim.state.chain_state import SI
+from dtaosim.state.neurons import NH, NI
 from dtaosim.units import BLOCKS_PER_DAY
 
 YEAR_DAYS = 365.25

@@ -340,9 +340,9 @@ def engine(blocks: int = 144_000, repeats: int = 7) -> dict:
     """ns per subnet-block of the compiled kernel, 1 run of 128 subnets, one thread."""
     import numba
 
-    from dtaosim.engine import run_blocks
-    from dtaosim.mechanisms import get_mechanism
-    from dtaosim.snapshot import default_snapshot, snapshot_to_state
+    from dtaosim.chain.engine import run_blocks
+    from dtaosim.chain.presets import get_mechanism
+    from dtaosim.io.snapshot import default_snapshot, snapshot_to_state
 
     sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
     import model as peer_model

@@ -1,6 +1,6 @@
 """Cost of the compiled chain kernel against subnets, runs and simulated days (issue #4).
 
-Chain only (``dtaosim.engine.run_blocks``, invariant checks off unless ``--checks``), two
+Chain only (``dtaosim.chain.engine.run_blocks``, invariant checks off unless ``--checks``), two
 mechanisms:
 
 * ``head``: the full HEAD mechanism ``price-burn-2026-06`` (price x burn shares, root-proportion
@@ -44,10 +44,10 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from dtaosim.engine import run_blocks
-from dtaosim.mechanisms import get_mechanism
-from dtaosim.snapshot import default_snapshot, snapshot_to_state
-from dtaosim.state import GI, SI, ChainState
+from dtaosim.chain.engine import run_blocks
+from dtaosim.chain.presets import get_mechanism
+from dtaosim.io.snapshot import default_snapshot, snapshot_to_state
+from dtaosim.state.chain_state import GI, SI, ChainState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
 import model as peer_model

@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from dtaosim.snapshot import (  # noqa: E402
+from dtaosim.io.snapshot import (  # noqa: E402
     ANCHOR_BLOCK,
     Snapshot,
     SubnetSnapshot,

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dtaosim.state import GI, SF, SI, ChainState
+from dtaosim.state.chain_state import GI, SF, SI, ChainState
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-world"
 

@@ -1,4 +1,4 @@
-"""Chain snapshots through the bittensor SDK (``dtaosim.chain_reader``, ``dtaosim snapshot``).
+"""Chain snapshots through the bittensor SDK (``dtaosim.io.chain_reader``, ``dtaosim snapshot``).
 
 No test reaches a chain: the subtensor object is a test double that answers from an in-memory
 "chain" and returns the *installed* SDK's own data classes (``DynamicInfo``, ``MetagraphInfo``,
@@ -23,13 +23,14 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from dtaosim import chain_reader, snapshot_cli
-from dtaosim.chain.invariants import check_state
-from dtaosim.chain_reader import INSTALL_HINT, ChainAccessError, read_chain, read_snapshot
-from dtaosim.cli import app
+from dtaosim.cli import snapshot as snapshot_cli
+from dtaosim.cli.app import app
 from dtaosim.errors import DataError
-from dtaosim.snapshot import Snapshot, SubnetSnapshot, load_snapshot, snapshot_to_state
-from dtaosim.state import GI, SI
+from dtaosim.io import chain_reader, metagraphs
+from dtaosim.io.chain_reader import INSTALL_HINT, ChainAccessError, read_chain, read_snapshot
+from dtaosim.io.snapshot import Snapshot, SubnetSnapshot, load_snapshot, snapshot_to_state
+from dtaosim.state.chain_state import GI, SI
+from dtaosim.state.invariants import check_state
 
 snapshot_cli.register(app)
 runner = CliRunner()
@@ -952,13 +953,13 @@ def test_metagraph_parquet_columns(tmp_path: Path) -> None:
     """The files hold exactly the columns docs/snapshot.md documents, with their types."""
     result = read_chain(make_double(), metagraphs=True)
     assert result.neurons is not None and result.weights is not None
-    paths = chain_reader.write_metagraphs(result.neurons, result.weights, tmp_path / "n.json")
+    paths = metagraphs.write_metagraphs(result.neurons, result.weights, tmp_path / "n.json")
     assert [p.name for p in paths] == ["n.metagraphs.parquet", "n.weights.parquet"]
     for path, columns in zip(paths, (NEURON_COLUMNS, WEIGHT_COLUMNS), strict=True):
         schema = pq.read_schema(path)
         assert {f.name: str(f.type) for f in schema} == columns
         assert schema.names == list(columns)
-    assert chain_reader.metagraph_path("a/live") == Path("a/live.metagraphs.parquet")
+    assert metagraphs.metagraph_path("a/live") == Path("a/live.metagraphs.parquet")
 
 
 def test_write_metagraphs_is_all_or_nothing(
@@ -974,9 +975,9 @@ def test_write_metagraphs_is_all_or_nothing(
             raise OSError(28, "No space left on device")
         real_write(table, where, **kw)
 
-    monkeypatch.setattr(chain_reader.pq, "write_table", flaky)
+    monkeypatch.setattr(metagraphs.pq, "write_table", flaky)
     with pytest.raises(DataError, match=r"cannot write metagraphs .*No space left"):
-        chain_reader.write_metagraphs(result.neurons, result.weights, tmp_path / "n.json")
+        metagraphs.write_metagraphs(result.neurons, result.weights, tmp_path / "n.json")
     assert len(calls) == 2
     assert list(tmp_path.iterdir()) == []
 

@@ -14,19 +14,20 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from dtaosim import cli, simulation
-from dtaosim import snapshot as snapshots
-from dtaosim.cli import app
-from dtaosim.config import (
+from dtaosim import cli
+from dtaosim.chain.presets import HEAD_PRESET, PRESETS, Mechanism
+from dtaosim.cli.app import app
+from dtaosim.cli.summary import summary_table
+from dtaosim.errors import ConfigError, InvariantViolation
+from dtaosim.experiments.config import (
     RunConfig,
     dump_config_toml,
     load_config,
     resolve_mechanism,
 )
-from dtaosim.errors import ConfigError, InvariantViolation
-from dtaosim.mechanisms import HEAD_PRESET, PRESETS, Mechanism
-from dtaosim.results import RunWriter, state_frames, summary_table
-from dtaosim.state import GI, SF, SI, ChainState
+from dtaosim.io import snapshot as snapshots
+from dtaosim.io.results import RunWriter, state_frames
+from dtaosim.state.chain_state import GI, SF, SI, ChainState
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
@@ -264,7 +265,7 @@ def test_run_invariant_violation_leaves_nothing(sim: Path, monkeypatch: pytest.M
         kw["on_record"](state)
         raise InvariantViolation("total_issuance", 120, 0, 3, "off by 1 RAO")
 
-    monkeypatch.setattr(simulation, "simulate", failing)
+    monkeypatch.setattr("dtaosim.experiments.run.simulate", failing)
     out = sim / "nested" / "out"
     result = runner.invoke(app, ["run", "--days", "0.05", "--out", str(out)])
     _one_error(result, "invariant violated", "total_issuance", code=1)
@@ -276,7 +277,7 @@ def test_run_unexpected_error_leaves_nothing(sim: Path, monkeypatch: pytest.Monk
         kw["on_record"](state)
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(simulation, "simulate", broken)
+    monkeypatch.setattr("dtaosim.experiments.run.simulate", broken)
     result = runner.invoke(app, ["run", "--days", "0.05", "--out", str(sim / "out")])
     assert result.exit_code == 1
     assert isinstance(result.exception, RuntimeError)
@@ -341,7 +342,7 @@ def test_snapshot_without_the_sdk_console_script(tmp_path: Path) -> None:
     to install, exit code 2, no traceback, no file."""
     code = (
         "import sys; sys.modules['bittensor'] = None\n"  # `import bittensor` raises ImportError
-        "from dtaosim.cli import main\n"
+        "from dtaosim.cli.app import main\n"
         "sys.argv = ['dtaosim', 'snapshot', '--out', sys.argv[1]]\n"
         "main()\n"
     )

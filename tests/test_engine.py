@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dtaosim.engine import run_blocks
+from dtaosim.chain.engine import run_blocks
+from dtaosim.chain.presets import PRESETS, get_mechanism
 from dtaosim.errors import InvariantViolation
-from dtaosim.mechanisms import PRESETS, get_mechanism
-from dtaosim.state import GI, SF, SI, ChainState
+from dtaosim.state.chain_state import GI, SF, SI, ChainState
 
 from .conftest import make_state
 

@@ -6,15 +6,17 @@ import numpy as np
 import pytest
 
 from dtaosim import default_network, get_mechanism, run_blocks
+from dtaosim.agents.exogenous import ExogenousConfig
 from dtaosim.chain.epoch_uids import distribute_epoch_uids, epoch_work
+from dtaosim.chain.metagraph import neurons_for_state
+from dtaosim.chain.presets import kernel_params
 from dtaosim.chain.uid_payout import PayoutParams, pay_subnet_epoch
 from dtaosim.chain.uid_registration import register_hotkey
 from dtaosim.chain.yuma import yuma_epoch
 from dtaosim.errors import RegistrationError
-from dtaosim.mechanisms import kernel_params
-from dtaosim.neurons import NH, NI, NeuronState, neurons_for_state
-from dtaosim.simulation import ExogenousConfig, simulate
-from dtaosim.state import GI, SF, SI, ChainState
+from dtaosim.experiments.simulation import simulate
+from dtaosim.state.chain_state import GI, SF, SI, ChainState
+from dtaosim.state.neurons import NH, NI, NeuronState
 
 HEAD = get_mechanism("price-burn-2026-06")
 
@@ -142,7 +144,7 @@ def test_register_hotkey_pays_the_burn_and_replaces_the_weakest() -> None:
     assert st.gints[0, GI.FREE_TAO] <= free - burn + burn // 100
     assert row[SI.TAO_RESERVE] > pool  # the burn went into the pool...
     assert row[SI.ALPHA_RECYCLED] > recycled  # ...and the alpha bought was destroyed
-    from dtaosim.chain.invariants import check_state
+    from dtaosim.state.invariants import check_state
 
     check_state(st)
     before = (st.ints.copy(), st.gints.copy(), nrn.ints.copy(), nrn.weights.copy())
@@ -165,8 +167,9 @@ def test_run_starts_from_saved_metagraphs(tmp_path) -> None:
     import pyarrow as pa
     from typer.testing import CliRunner
 
-    from dtaosim.chain_reader import NEURON_SCHEMA, WEIGHT_SCHEMA, write_metagraphs
-    from dtaosim.cli import app
+    from dtaosim.cli.app import app
+    from dtaosim.io.chain_reader import NEURON_SCHEMA, WEIGHT_SCHEMA
+    from dtaosim.io.metagraphs import write_metagraphs
 
     src = Path(__file__).parent / "fixtures" / "small_network.json"
     snap = tmp_path / "net.json"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from dtaosim.chain.engine import run_blocks
 from dtaosim.chain.injection import (
     CAP_ALPHA_EMISSION,
     CAP_BLOCK_EMISSION,
@@ -13,9 +14,8 @@ from dtaosim.chain.injection import (
     root_proportion,
     subnet_terms,
 )
-from dtaosim.engine import run_blocks
-from dtaosim.mechanisms import get_mechanism
-from dtaosim.state import GI
+from dtaosim.chain.presets import get_mechanism
+from dtaosim.state.chain_state import GI
 
 from .conftest import make_state
 

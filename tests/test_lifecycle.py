@@ -8,7 +8,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dtaosim.chain.invariants import check_state
 from dtaosim.chain.lifecycle import (
     dissolve_subnet,
     legacy_owner_refund,
@@ -17,6 +16,7 @@ from dtaosim.chain.lifecycle import (
     register_subnet,
     subnet_to_prune,
 )
+from dtaosim.chain.presets import Mechanism, PoolSeeding, get_mechanism
 from dtaosim.chain.registration import (
     Q32_ONE,
     bump_burn,
@@ -25,8 +25,8 @@ from dtaosim.chain.registration import (
     network_lock_cost,
 )
 from dtaosim.errors import RegistrationError
-from dtaosim.mechanisms import Mechanism, PoolSeeding, get_mechanism
-from dtaosim.state import GI, SF, SI, ChainState
+from dtaosim.state.chain_state import GI, SF, SI, ChainState
+from dtaosim.state.invariants import check_state
 
 TAO = 1_000_000_000
 U64_MAX = 2**64 - 1

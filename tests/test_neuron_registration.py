@@ -35,7 +35,7 @@ from dtaosim.chain.neuron_registration import (
 )
 from dtaosim.chain.registration import bump_burn, burn_factor_q32, decay_burn
 from dtaosim.errors import RegistrationError
-from dtaosim.neurons import NF, NI, NeuronState
+from dtaosim.state.neurons import NF, NI, NeuronState
 
 I64_MAX = 2**63 - 1
 U64_MAX = 2**64 - 1

@@ -8,10 +8,12 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from dtaosim.chain.metagraph import synthetic_neurons
 from dtaosim.chain.uid_payout import N_CREDITS, PayoutParams, PayoutTotals, credit_uids, pay_epoch
 from dtaosim.chain.weights import U16_MAX, is_max_weight_limited
 from dtaosim.errors import DataError
-from dtaosim.neurons import (
+from dtaosim.io.metagraphs import neurons_from_metagraphs
+from dtaosim.state.neurons import (
     DEFAULT_TAKE,
     N_ALPHA_STAKE,
     N_COLDKEY,
@@ -29,10 +31,8 @@ from dtaosim.neurons import (
     NF,
     NI,
     NeuronState,
-    neurons_from_metagraphs,
     store_epoch_outputs,
     subnetwork_n,
-    synthetic_neurons,
     uid_of_hotkey,
 )
 
@@ -188,7 +188,7 @@ def test_synthetic_cold_bonds() -> None:
 
 # ------------------------------------------------------------------------- metagraphs
 def _tables() -> tuple[pa.Table, pa.Table]:
-    from dtaosim.chain_reader import NEURON_SCHEMA, WEIGHT_SCHEMA
+    from dtaosim.io.chain_reader import NEURON_SCHEMA, WEIGHT_SCHEMA
 
     rows = [
         dict(netuid=1, uid=0, hotkey="5Hot0", coldkey="5ColdA", alpha_stake_rao=9 * TAO,
@@ -214,7 +214,7 @@ def _tables() -> tuple[pa.Table, pa.Table]:
 
 
 def test_neurons_from_metagraph_tables(tmp_path: Path) -> None:
-    from dtaosim.chain_reader import write_metagraphs
+    from dtaosim.io.metagraphs import write_metagraphs
 
     neurons, weights = _tables()
     out_neurons, _out_weights = write_metagraphs(neurons, weights, tmp_path / "net.json")

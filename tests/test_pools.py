@@ -28,9 +28,9 @@ from dtaosim.chain.pools import (
     sell_batch,
     swap_fee,
 )
+from dtaosim.chain.presets import PRESETS, Mechanism, PoolModel
 from dtaosim.errors import SwapError
-from dtaosim.mechanisms import PRESETS, Mechanism, PoolModel
-from dtaosim.state import ALPHA_OUT_PARTS, GI, SF, SI, ChainState
+from dtaosim.state.chain_state import ALPHA_OUT_PARTS, GI, SF, SI, ChainState
 
 HEAD = Mechanism()
 SWAP_MOCK = HEAD.with_(minimum_reserve=1)  # pallets/swap/src/mock.rs

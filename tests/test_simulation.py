@@ -1,4 +1,4 @@
-"""Exogenous UID process helpers of ``dtaosim.simulation`` against plain NumPy references."""
+"""Exogenous UID process helpers of ``dtaosim.agents.exogenous`` against plain NumPy references."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dtaosim.simulation import _score_rows, median_u16
+from dtaosim.agents.exogenous import _score_rows, median_u16
 
 
 @settings(max_examples=300, deadline=None)

@@ -12,11 +12,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from dtaosim import snapshot as snapshots
-from dtaosim.chain.invariants import check_state
+from dtaosim.chain.presets import Mechanism
 from dtaosim.errors import DataError
-from dtaosim.mechanisms import Mechanism
-from dtaosim.snapshot import (
+from dtaosim.io import snapshot as snapshots
+from dtaosim.io.snapshot import (
     Snapshot,
     default_snapshot,
     load_snapshot,
@@ -24,7 +23,8 @@ from dtaosim.snapshot import (
     snapshot_to_state,
     state_to_snapshot,
 )
-from dtaosim.state import ALPHA_OUT_PARTS, GI, SF, SI
+from dtaosim.state.chain_state import ALPHA_OUT_PARTS, GI, SF, SI
+from dtaosim.state.invariants import check_state
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO.parent / "shared" / "data" / "real-world"
@@ -382,7 +382,7 @@ def test_docs_describe_every_field() -> None:
     a non-empty last column (the SDK field or '-')."""
     rows = _documented_rows()
     fields = set(Snapshot.model_fields) | set(snapshots.SubnetSnapshot.model_fields)
-    chain_reader = pytest.importorskip("dtaosim.chain_reader")  # imports without the SDK
+    chain_reader = pytest.importorskip("dtaosim.io.chain_reader")  # imports without the SDK
     columns = set(chain_reader.NEURON_SCHEMA.names) | set(chain_reader.WEIGHT_SCHEMA.names)
     missing = sorted((fields | columns) - set(rows))
     assert not missing, f"not documented in {DOC.name}: {missing}"

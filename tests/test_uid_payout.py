@@ -24,7 +24,7 @@ from dtaosim.chain.uid_payout import (
     pay_epoch,
     pay_subnet_epoch,
 )
-from dtaosim.neurons import DEFAULT_TAKE, NF, NI, NeuronState
+from dtaosim.state.neurons import DEFAULT_TAKE, NF, NI, NeuronState
 
 TAKE = 11_796 / 65_535
 

@@ -33,7 +33,7 @@ from dtaosim.chain.weights import (
     set_weights_dense,
     weights_row_u16,
 )
-from dtaosim.neurons import NI, NeuronState
+from dtaosim.state.neurons import NI, NeuronState
 
 U16 = 65535
 

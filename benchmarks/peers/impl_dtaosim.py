@@ -13,7 +13,7 @@ import model as m
 
 def prepare(network: str, runs: int, subnets: int = m.SUBNETS):
     """Initial state (not timed) and a warm-up that loads the compiled kernel from its cache."""
-    from dtaosim.simulation import simulate
+    from dtaosim.experiments.simulation import simulate
 
     mech = m.mechanism()
     warm = m.dtaosim_state(network, 1, subnets)
@@ -24,7 +24,7 @@ def prepare(network: str, runs: int, subnets: int = m.SUBNETS):
 
 def run(state, blocks: int, checks: bool = True):
     """Final ``(tao, alpha_in, alpha_out, ema)``, each ``(runs, subnets)``."""
-    from dtaosim.simulation import simulate
+    from dtaosim.experiments.simulation import simulate
 
     final = simulate(state, m.mechanism(), blocks=blocks, record_every=max(blocks, 1),
                      seed=m.SEED, exogenous=m.exogenous(), check_invariants=checks)

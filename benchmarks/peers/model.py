@@ -207,14 +207,14 @@ def save_outputs(path: str, tao, alpha_in, alpha_out, ema) -> None:
 # ---------------------------------------------------------------------------- dtaosim side
 def mechanism():
     """``dtao-2025-02`` with the owner cut switched off (the reduced model has none)."""
-    from dtaosim.mechanisms import get_mechanism
+    from dtaosim.chain.presets import get_mechanism
 
     return get_mechanism(PRESET).with_(owner_cut=0.0)
 
 
 def exogenous():
     """dtaosim's stake-flow process at the model's cadence and volatility; no registrations."""
-    from dtaosim.simulation import ExogenousConfig
+    from dtaosim.agents.exogenous import ExogenousConfig
 
     return ExogenousConfig(action_every_blocks=FLOW_EVERY, stake_flow_volatility=FLOW_VOL,
                            stake_flow_drift=FLOW_DRIFT, new_subnets_per_day=0.0)
@@ -222,7 +222,7 @@ def exogenous():
 
 def _reduce(state):
     """State edits that switch off what the reduced model lacks (root stake, epochs)."""
-    from dtaosim.state import GI, SI
+    from dtaosim.state.chain_state import GI, SI
 
     g = state.gints
     g[:, GI.FREE_TAO] += g[:, GI.ROOT_STAKE]
@@ -240,7 +240,7 @@ def synthetic_state(runs: int, subnets: int = SUBNETS, seed: int = SEED):
     subnet starts 0.1-1 day of emission below its first alpha halving, and TAO issuance starts
     0.25 day below the second TAO halving.
     """
-    from dtaosim.state import GI, SF, SI, ChainState
+    from dtaosim.state.chain_state import GI, SF, SI, ChainState
 
     rng = np.random.default_rng(seed)
     scale = min(1.0, SUBNETS / subnets)  # more subnets share the same TAO (free TAO >= 0)
@@ -281,7 +281,7 @@ def synthetic_state(runs: int, subnets: int = SUBNETS, seed: int = SEED):
 def dtaosim_state(network: str, runs: int, subnets: int = SUBNETS):
     """Initial :class:`dtaosim.state.ChainState` of the reduced model (``runs`` copies)."""
     if network == "default":
-        from dtaosim.snapshot import default_snapshot, snapshot_to_state
+        from dtaosim.io.snapshot import default_snapshot, snapshot_to_state
 
         if subnets != SUBNETS:
             raise ValueError("the default network has 128 subnets; use 'synthetic'")
@@ -301,7 +301,7 @@ def draw_z(runs: int, n_actions: int, subnets: int, seed: int = SEED) -> np.ndar
 def make_inputs(path: str, network: str, runs: int, blocks: int,
                 subnets: int = SUBNETS) -> None:
     """Write the peers' inputs: run 0's initial state (all runs start equal), ``z``, constants."""
-    from dtaosim.state import GI, SF, SI
+    from dtaosim.state.chain_state import GI, SF, SI
 
     st = dtaosim_state(network, 1, subnets)
     c = Consts()

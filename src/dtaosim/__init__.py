@@ -1,6 +1,7 @@
 """dtaosim: a simulator of the Bittensor dynamic-TAO economy.
 
-The public namespace is small; the mechanisms live in :mod:`dtaosim.chain`.
+The public namespace is small and curated; everything else lives in the layer packages
+(``state``, ``chain``, ``agents``, ``experiments``, ``io``, ``cli``; see ``ARCHITECTURE.md``).
 
 >>> from dtaosim import get_mechanism, default_network, run_blocks
 >>> mech = get_mechanism("price-burn-2026-06")
@@ -12,8 +13,9 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .engine import run_blocks
-from .errors import (
+from dtaosim.chain.engine import run_blocks
+from dtaosim.chain.presets import HEAD_PRESET, PRESETS, Mechanism, get_mechanism
+from dtaosim.errors import (
     ConfigError,
     DataError,
     DtaosimError,
@@ -21,8 +23,10 @@ from .errors import (
     RegistrationError,
     SwapError,
 )
-from .mechanisms import HEAD_PRESET, PRESETS, Mechanism, get_mechanism
-from .state import GI, SF, SI, ChainState
+from dtaosim.experiments.config import RunConfig, load_config
+from dtaosim.experiments.simulation import simulate
+from dtaosim.state.chain_state import GI, SF, SI, ChainState
+from dtaosim.state.neurons import NeuronState
 
 try:
     __version__ = version("dtaosim")
@@ -31,8 +35,20 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 
 def default_network(runs: int = 1, mech: Mechanism | None = None) -> ChainState:
-    """The embedded default network (128 subnets, real-data calibrated) as a state."""
-    from .snapshot import default_snapshot, snapshot_to_state
+    """The embedded default network (128 subnets, real-data calibrated) as a state.
+
+    Parameters
+    ----------
+    runs
+        Monte Carlo runs (copies of the network on the leading axis).
+    mech
+        Mechanism whose rules shape the state (e.g. the pool model's quote weight).
+
+    Returns
+    -------
+    ChainState
+    """
+    from dtaosim.io.snapshot import default_snapshot, snapshot_to_state
 
     return snapshot_to_state(default_snapshot(), runs, mech=mech)
 
@@ -49,10 +65,14 @@ __all__ = [
     "DtaosimError",
     "InvariantViolation",
     "Mechanism",
+    "NeuronState",
     "RegistrationError",
+    "RunConfig",
     "SwapError",
     "__version__",
     "default_network",
     "get_mechanism",
+    "load_config",
     "run_blocks",
+    "simulate",
 ]

@@ -11,23 +11,26 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-# Package modules outside ``chain/`` whose constants or compiled functions the kernel uses.
-_SHARED_SOURCES = ("neurons.py", "mechanisms.py", "state.py")
+# Layers below ``chain/`` whose constants or compiled functions the kernel uses.
+_SHARED_LAYERS = ("state",)
 
 
 def _refresh_numba_cache() -> None:
     here = Path(__file__).resolve().parent
-    sources = sorted(here.glob("*.py")) + [here.parent / name for name in _SHARED_SOURCES]
+    package = here.parent
+    sources = sorted(here.rglob("*.py"))
+    for layer in _SHARED_LAYERS:
+        sources += sorted((package / layer).rglob("*.py"))
     digest = hashlib.sha256()
     for src in sources:
-        digest.update(src.name.encode())
+        digest.update(str(src.relative_to(package)).encode())
         digest.update(src.read_bytes())
     cache = here / "__pycache__"
     stamp = cache / "dtaosim-sources.sha256"
     try:
         if stamp.is_file() and stamp.read_text() == digest.hexdigest():
             return
-        for d in (cache, here.parent / "__pycache__"):
+        for d in package.rglob("__pycache__"):
             for f in list(d.glob("*.nbi")) + list(d.glob("*.nbc")):
                 f.unlink(missing_ok=True)
         cache.mkdir(exist_ok=True)

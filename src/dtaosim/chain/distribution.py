@@ -30,7 +30,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from ._fields import (
+from dtaosim.chain._fields import (
     F_MINER_BURN_FRACTION,
     F_MINER_BURNED,
     F_QUOTE_WEIGHT,
@@ -58,7 +58,7 @@ from ._fields import (
     I_STAKE_STAKERS,
     I_TAO_RESERVE,
 )
-from .protocol_swaps import protocol_sell
+from dtaosim.chain.protocol_swaps import protocol_sell
 
 SOLD_EACH_BLOCK = 0  # RootDividends.SOLD_EACH_BLOCK
 

@@ -1,6 +1,6 @@
 """A subnet's epoch paid to its UIDs: Yuma consensus, then the payouts (spec 5.6, 6).
 
-When the state carries neurons (:class:`dtaosim.neurons.NeuronState`), the block kernel calls
+When the state carries neurons (:class:`dtaosim.state.neurons.NeuronState`), the block kernel calls
 :func:`distribute_epoch_uids` instead of the aggregate
 :func:`dtaosim.chain.distribution.distribute_epoch` at each subnet's epoch. In the chain's
 order (``run_coinbase.rs::drain_pending``, ``distribute_emission``):
@@ -28,7 +28,25 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from ..neurons import (
+from dtaosim.chain._fields import (
+    I_CUM_OWNER_CUT,
+    I_CUM_STAKER_PAID,
+    I_STAKE_OWNER,
+    I_STAKE_STAKERS,
+    I_TEMPO,
+)
+from dtaosim.chain._fields import I_UNDISTRIBUTED_ALPHA as I_UNDISTRIBUTED
+from dtaosim.chain.distribution import book_miners, book_root_dividends, drain_pending
+from dtaosim.chain.uid_payout import (
+    C_ROOT_TAKE,
+    DUST_KEEP,
+    N_CREDITS,
+    PayoutParams,
+    credit_uids,
+    pay_epoch,
+)
+from dtaosim.chain.yuma import yuma_scratch, yuma_subnet
+from dtaosim.state.neurons import (
     H_ACTIVITY_CUTOFF,
     H_ALPHA_HIGH,
     H_ALPHA_LOW,
@@ -51,18 +69,6 @@ from ..neurons import (
     store_epoch_outputs,
     uid_of_hotkey,
 )
-from ._fields import I_CUM_OWNER_CUT, I_CUM_STAKER_PAID, I_STAKE_OWNER, I_STAKE_STAKERS, I_TEMPO
-from ._fields import I_UNDISTRIBUTED_ALPHA as I_UNDISTRIBUTED
-from .distribution import book_miners, book_root_dividends, drain_pending
-from .uid_payout import (
-    C_ROOT_TAKE,
-    DUST_KEEP,
-    N_CREDITS,
-    PayoutParams,
-    credit_uids,
-    pay_epoch,
-)
-from .yuma import yuma_scratch, yuma_subnet
 
 # rows of the per-run float work array ``yf`` (float64[N_YF, uids])
 Y_INCENTIVE, Y_DIVIDENDS, Y_CONSENSUS, Y_TRUST, Y_STAKE, Y_ACTIVE, Y_ALPHA, Y_ROOT = range(8)
@@ -103,9 +109,9 @@ def distribute_epoch_uids(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDA
     block
         Current block.
     p
-        :class:`dtaosim.mechanisms.KernelParams`.
+        :class:`dtaosim.chain.presets.KernelParams`.
     ni, nf, permit, weights, bonds
-        The subnet's neuron views (:meth:`dtaosim.neurons.NeuronState.subnet`).
+        The subnet's neuron views (:meth:`dtaosim.state.neurons.NeuronState.subnet`).
     hyp
         The subnet's hyperparameters (``NeuronState.hyper[run, slot]``, rows ``NH``).
     work

@@ -2,7 +2,7 @@
 
 Given the subnet's TAO emission ``E`` (RAO, unfloored), spot price ``p``, alpha emission
 ``alpha_em`` (RAO), live root proportion ``rho`` and the TAO block emission, each rule of
-:class:`dtaosim.mechanisms.InjectionRule` returns ``(tao_in, alpha_in, excess)`` as floats; the
+:class:`dtaosim.chain.presets.InjectionRule` returns ``(tao_in, alpha_in, excess)`` as floats; the
 block kernel floors each to RAO separately, as the chain does.
 
 * ``LAUNCH`` (2025-02-13): ``alpha_in = min(E/p, alpha_em)`` (``alpha_em`` if ``p = 0``),
@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from ..mechanisms import InjectionRule
+from dtaosim.chain.presets import InjectionRule
 
 LAUNCH = int(InjectionRule.LAUNCH)
 SUBSIDY = int(InjectionRule.SUBSIDY)

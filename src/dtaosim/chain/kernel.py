@@ -25,8 +25,7 @@ import numpy as np
 from numba import njit, prange
 from numpy.typing import NDArray
 
-from ..mechanisms import EpochSchedule, InjectionRule, PoolModel, ShareRule
-from ._fields import (
+from dtaosim.chain._fields import (
     F_CUM_TAO_EMISSION,
     F_FLOW_EMA,
     F_MINER_BURNED,
@@ -82,23 +81,29 @@ from ._fields import (
     I_TEMPO,
     I_UNDISTRIBUTED_ALPHA,
 )
-from .curves import (
+from dtaosim.chain.curves import (
     SMALL,
     alpha_out_for_tao_in,
     expm1_small,
     log1p_small,
     spot_price,
 )
-from .distribution import SOLD_EACH_BLOCK, distribute_epoch, split_alpha_out
-from .emission import emission_for_issuance
-from .epoch_uids import distribute_epoch_uids, epoch_work
-from .epochs import legacy_due
-from .injection import CAP_ALPHA_EMISSION, CAP_BLOCK_EMISSION, CAP_ROOT_PROP, subnet_terms
-from .price_ema import PLAIN, RAMP_REGISTRATION, ema_step
-from .protocol_swaps import protocol_sell
-from .registration import decay_burn
-from .shares import compute_shares
-from .summation import lane_sum
+from dtaosim.chain.distribution import SOLD_EACH_BLOCK, distribute_epoch, split_alpha_out
+from dtaosim.chain.emission import emission_for_issuance
+from dtaosim.chain.epoch_uids import distribute_epoch_uids, epoch_work
+from dtaosim.chain.epochs import legacy_due
+from dtaosim.chain.injection import (
+    CAP_ALPHA_EMISSION,
+    CAP_BLOCK_EMISSION,
+    CAP_ROOT_PROP,
+    subnet_terms,
+)
+from dtaosim.chain.presets import EpochSchedule, InjectionRule, PoolModel, ShareRule
+from dtaosim.chain.price_ema import PLAIN, RAMP_REGISTRATION, ema_step
+from dtaosim.chain.protocol_swaps import protocol_sell
+from dtaosim.chain.registration import decay_burn
+from dtaosim.chain.shares import compute_shares
+from dtaosim.chain.summation import lane_sum
 
 TAO_FLOW = int(ShareRule.TAO_FLOW)
 PRICE_BURN = int(ShareRule.PRICE_BURN)

@@ -35,10 +35,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..errors import RegistrationError
-from ..mechanisms import Mechanism, PoolSeeding
-from ..state import GI, SF, SI, STAKE_HOLDERS, ChainState
-from .registration import burn_factor_q32, network_lock_cost
+from dtaosim.chain.presets import Mechanism, PoolSeeding
+from dtaosim.chain.registration import burn_factor_q32, network_lock_cost
+from dtaosim.errors import RegistrationError
+from dtaosim.state.chain_state import GI, SF, SI, STAKE_HOLDERS, ChainState
 
 # ------------------------------------------------------------------------------ pure helpers
 

@@ -1,7 +1,7 @@
 """Neuron (UID) registration: burn price rules, immunity, pruning and slot replacement (spec 9).
 
 Compiled per-subnet functions (``@njit(cache=True)``, callable from other compiled code, no
-allocation), on the views of :meth:`dtaosim.neurons.NeuronState.subnet`:
+allocation), on the views of :meth:`dtaosim.state.neurons.NeuronState.subnet`:
 
 * :func:`neuron_to_prune` — ``subnets/registration.rs::get_neuron_to_prune`` (spec 9.2): skip
   the owner's immortal UIDs; among the others the lowest ``Emission``, ties to the earlier
@@ -49,8 +49,8 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from ..errors import RegistrationError
-from ..neurons import (
+from dtaosim.errors import RegistrationError
+from dtaosim.state.neurons import (
     N_ALPHA_STAKE,
     N_COLDKEY,
     N_DIVIDENDS,
@@ -287,7 +287,7 @@ def register_uid(ni: NDArray[np.int64], nf: NDArray[np.float64], permit: NDArray
     Parameters
     ----------
     ni, nf, permit, weights, bonds
-        The subnet's views (:meth:`~dtaosim.neurons.NeuronState.subnet`), modified in place.
+        The subnet's views (:meth:`~dtaosim.state.neurons.NeuronState.subnet`), modified in place.
     hotkey, coldkey
         Identity of the new hotkey and its owner coldkey (``hotkey >= 0``).
     alpha_stake, root_stake

@@ -1,6 +1,6 @@
 """User-facing pool operations for every swap model the chain has run (spec 7, 10, 12.5).
 
-Three models, selected by :attr:`Mechanism.pool_model <dtaosim.mechanisms.Mechanism.pool_model>`:
+Three models, selected by :attr:`Mechanism.pool_model <dtaosim.chain.presets.Mechanism.pool_model>`:
 
 ``CONSTANT_PRODUCT`` -- V2 launch pool, 2025-02-13 (spec 233, ``e2b8367b8``) to 2025-06-30.
     Follows ``pallets/subtensor/src/staking/stake_utils.rs`` (``sim_swap_tao_for_alpha``,
@@ -104,10 +104,10 @@ from fractions import Fraction
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ..errors import SwapError
-from ..mechanisms import Mechanism, PoolModel
-from ..state import ALPHA_OUT_PARTS, GI, SF, SI, ChainState
-from .curves import spot_price
+from dtaosim.chain.curves import spot_price
+from dtaosim.chain.presets import Mechanism, PoolModel
+from dtaosim.errors import SwapError
+from dtaosim.state.chain_state import ALPHA_OUT_PARTS, GI, SF, SI, ChainState
 
 __all__ = [
     "U64_MAX",

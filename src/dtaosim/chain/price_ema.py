@@ -1,6 +1,6 @@
 """Moving (EMA) price of each subnet (spec 3.2), updated after the block's emission.
 
-Rules (:class:`dtaosim.mechanisms.EmaRule`):
+Rules (:class:`dtaosim.chain.presets.EmaRule`):
 
 * ``PLAIN`` (launch 2025-02-13): ``alpha = SubnetMovingAlpha``, uncapped spot price.
 * ``RAMP_REGISTRATION`` (2025-03-19): ``alpha = alpha_base b / (b + h)``, ``b`` = blocks since
@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from ..mechanisms import EmaRule
+from dtaosim.chain.presets import EmaRule
 
 PLAIN = int(EmaRule.PLAIN)
 RAMP_REGISTRATION = int(EmaRule.RAMP_REGISTRATION)

@@ -12,13 +12,13 @@ import math
 
 from numba import njit
 
-from ..mechanisms import PoolModel
-from .curves import (
+from dtaosim.chain.curves import (
     alpha_in_to_reach_price,
     alpha_out_for_tao_in,
     spot_price,
     tao_out_for_alpha_in,
 )
+from dtaosim.chain.presets import PoolModel
 
 CONSTANT_PRODUCT = int(PoolModel.CONSTANT_PRODUCT)
 BALANCER = int(PoolModel.BALANCER)

@@ -1,6 +1,6 @@
 """Splitting the block's TAO among subnets (spec 3.1, 3.3-3.5).
 
-Four rules the chain has run, selectable by :class:`dtaosim.mechanisms.ShareRule`:
+Four rules the chain has run, selectable by :class:`dtaosim.chain.presets.ShareRule`:
 
 * ``PRICE_EMA`` (launch, 2025-02-13): ``s_i = EMA_i / sum EMA`` over eligible subnets.
 * ``TAO_FLOW`` (2025-11-04): shares from the EMA of users' net TAO flow, with a lower limit
@@ -25,8 +25,8 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from ..mechanisms import ShareRule
-from .summation import lane_sum, lane_sum_rows
+from dtaosim.chain.presets import ShareRule
+from dtaosim.chain.summation import lane_sum, lane_sum_rows
 
 PRICE_EMA = int(ShareRule.PRICE_EMA)
 TAO_FLOW = int(ShareRule.TAO_FLOW)
@@ -95,7 +95,7 @@ def compute_shares(
     Parameters
     ----------
     rule
-        A :class:`~dtaosim.mechanisms.ShareRule` value.
+        A :class:`~dtaosim.chain.presets.ShareRule` value.
     eligible, enabled
         Eligibility (spec 3.1) and the ``SubnetEmissionEnabled`` flag per subnet.
     use_enabled_flag

@@ -11,7 +11,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from ..mechanisms import (
+from dtaosim.chain.curves import SMALL
+from dtaosim.chain.emission import halving_thresholds
+from dtaosim.chain.injection import subnet_terms_numpy
+from dtaosim.chain.presets import (
     BoughtAlpha,
     EpochSchedule,
     InjectionRule,
@@ -20,13 +23,10 @@ from ..mechanisms import (
     RootDividends,
     ShareRule,
 )
-from ..state import GI, SF, SI, ChainState
-from .curves import SMALL
-from .emission import halving_thresholds
-from .injection import subnet_terms_numpy
-from .price_ema import ema_step_numpy
-from .shares import shares_numpy
-from .summation import lane_sum_rows
+from dtaosim.chain.price_ema import ema_step_numpy
+from dtaosim.chain.shares import shares_numpy
+from dtaosim.chain.summation import lane_sum_rows
+from dtaosim.state.chain_state import GI, SF, SI, ChainState
 
 _THRESH_CACHE: dict[int, NDArray[np.int64]] = {}
 

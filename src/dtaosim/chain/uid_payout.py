@@ -52,7 +52,7 @@ The returned totals satisfy exactly::
         + undistributed == S + V + Rt + O
 
 Engine order at a subnet epoch: drain buckets -> Yuma (per-subnet, ``E = S + V + Rt``) ->
-:func:`dtaosim.neurons.store_epoch_outputs` (incentive, dividends, emission, ``P_new``) ->
+:func:`dtaosim.state.neurons.store_epoch_outputs` (incentive, dividends, emission, ``P_new``) ->
 :func:`pay_epoch` -> :func:`credit_uids`; book ``withheld`` as burned/recycled alpha,
 ``root_dividends`` claimable part as root-claimable alpha, ``undistributed`` as undistributed
 alpha, ``owner_unassigned`` to the owner holder.
@@ -66,7 +66,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from ..neurons import (
+from dtaosim.state.neurons import (
     N_ALPHA_STAKE,
     N_COLDKEY,
     N_EARNED_MINER,

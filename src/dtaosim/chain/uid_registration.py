@@ -14,12 +14,12 @@ the subnet (it stays with the aggregate holders); it only loses its UID.
 
 from __future__ import annotations
 
-from ..errors import RegistrationError, SwapError
-from ..mechanisms import Mechanism
-from ..neurons import DEFAULT_TAKE, NH, NI
-from ..state import GI, SF, SI, ChainState
-from .neuron_registration import NeuronRegistration, UidRules, register_neuron
-from .pools import _apply_buy, quote_buy
+from dtaosim.chain.neuron_registration import NeuronRegistration, UidRules, register_neuron
+from dtaosim.chain.pools import _apply_buy, quote_buy
+from dtaosim.chain.presets import Mechanism
+from dtaosim.errors import RegistrationError, SwapError
+from dtaosim.state.chain_state import GI, SF, SI, ChainState
+from dtaosim.state.neurons import DEFAULT_TAKE, NH, NI
 
 __all__ = ["register_hotkey", "uid_rules"]
 

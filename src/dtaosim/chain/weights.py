@@ -51,8 +51,8 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from ..errors import DtaosimError
-from ..neurons import N_ALPHA_STAKE, N_HOTKEY, N_LAST_UPDATE, N_ROOT_STAKE, NeuronState
+from dtaosim.errors import DtaosimError
+from dtaosim.state.neurons import N_ALPHA_STAKE, N_HOTKEY, N_LAST_UPDATE, N_ROOT_STAKE, NeuronState
 
 U16_MAX = 65535
 
@@ -599,7 +599,7 @@ def apply_weights(
     version_key: int = 0,
     rules: WeightRules | None = None,
 ) -> None:
-    """Submit weights for ``uid`` on one subnet of a :class:`~dtaosim.neurons.NeuronState`.
+    """Submit weights for ``uid`` on one subnet of a :class:`~dtaosim.state.neurons.NeuronState`.
 
     Parameters
     ----------

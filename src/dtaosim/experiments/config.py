@@ -14,7 +14,7 @@ exogenous scenario processes and the output directory::
     tao_weight = 0.25
 
     [exogenous]
-    # see dtaosim.simulation.ExogenousConfig
+    # see dtaosim.agents.exogenous.ExogenousConfig
 
 Relative paths (``snapshot``, ``out``) are taken relative to the working directory, as on the
 command line. :func:`dump_config_toml` writes the *resolved* configuration, with every constant
@@ -40,10 +40,10 @@ from pydantic import (
     field_validator,
 )
 
-from .errors import ConfigError
-from .mechanisms import HEAD_PRESET, PRESETS, Mechanism
-from .simulation import ExogenousConfig
-from .units import BLOCKS_PER_DAY, days_to_blocks
+from dtaosim.agents.exogenous import ExogenousConfig
+from dtaosim.chain.presets import HEAD_PRESET, PRESETS, Mechanism
+from dtaosim.errors import ConfigError
+from dtaosim.units import BLOCKS_PER_DAY, days_to_blocks
 
 __all__ = [
     "RunConfig",
@@ -68,7 +68,7 @@ class RunConfig(BaseModel):
     seed
         Seed of the experiment's ``numpy.random.SeedSequence``.
     mechanism
-        Name of a preset in :data:`dtaosim.mechanisms.PRESETS`.
+        Name of a preset in :data:`dtaosim.chain.presets.PRESETS`.
     mechanism_overrides
         ``Mechanism`` field -> value, applied on top of the preset (validated by building the
         mechanism; unknown fields are rejected).

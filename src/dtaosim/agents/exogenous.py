@@ -1,7 +1,8 @@
-"""Scenario driver: the chain kernel plus the exogenous processes of a scenario.
+"""Exogenous processes: the scripted outside world of a scenario, acting through the chain.
 
-:func:`simulate` advances a state block by block with the compiled kernel and, at the action
-cadence, lets the world outside the chain act through the same functions a user would call:
+At each action step (:func:`apply_exogenous`, called by the scenario driver
+:func:`dtaosim.experiments.simulation.simulate`) the world outside the chain acts through the
+same functions a user would call:
 
 * **stake flows** - each subnet receives a random net TAO flow (a buy or a sell through
   :func:`dtaosim.chain.pools.buy_batch` / :func:`~dtaosim.chain.pools.sell_batch`), Gaussian
@@ -19,27 +20,25 @@ cadence, lets the world outside the chain act through the same functions a user 
   quality draw; a subnet's **stake flows** change its validators' stake pro rata; a **new
   subnet** starts with its owner's hotkey on UID 0.
 
-Every run has its own random stream spawned from one ``numpy.random.SeedSequence``, so results
-do not depend on how runs are batched. Assumptions are listed in ``docs/assumptions.md``.
+Each process draws from the run's own generator (``rngs[r]``), so results do not depend on how
+runs are batched. Assumptions are listed in ``docs/assumptions.md``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
-from .chain.neuron_registration import UidRules
-from .engine import Backend, advance_in_place
-from .errors import RegistrationError
-from .mechanisms import Mechanism
-from .neurons import DEFAULT_TAKE, NH, NI, NeuronState, uid_of_hotkey
-from .state import GI, SF, SI, ChainState
-from .units import BLOCKS_PER_DAY
+from dtaosim.chain.neuron_registration import UidRules
+from dtaosim.chain.presets import Mechanism
+from dtaosim.errors import RegistrationError
+from dtaosim.state.chain_state import SF, SI, ChainState
+from dtaosim.state.neurons import DEFAULT_TAKE, NH, NI, NeuronState, uid_of_hotkey
+from dtaosim.units import BLOCKS_PER_DAY
 
 
 class ExogenousConfig(BaseModel):
@@ -99,7 +98,7 @@ def _spread_over_validators(nrn: NeuronState, delta: NDArray[np.int64]) -> None:
 
 def _net_flows(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
                rngs: list[np.random.Generator], dt_days: float) -> None:
-    from .chain.pools import buy_batch, sell_batch
+    from dtaosim.chain.pools import buy_batch, sell_batch
 
     z = np.stack([g.standard_normal(state.subnets) for g in rngs])
     y = state.ints[:, :, SI.TAO_RESERVE].astype(np.float64)
@@ -119,7 +118,7 @@ def _net_flows(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
 
 def _registrations(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
                    rngs: list[np.random.Generator], dt_days: float) -> None:
-    from .chain.lifecycle import register_subnet
+    from dtaosim.chain.lifecycle import register_subnet
 
     if ex.new_subnets_per_day <= 0.0:
         return
@@ -148,7 +147,7 @@ def _next_hotkey(nrn: NeuronState) -> int:
 
 def _owner_takes_uid0(nrn: NeuronState, run: int, slot: int, block: int) -> None:
     """A new subnet: its UIDs are cleared and the owner's new hotkey gets UID 0 (spec 8.1)."""
-    from .chain.neuron_registration import register_uid
+    from dtaosim.chain.neuron_registration import register_uid
 
     nrn.reset_subnet(run, slot)
     owner = _next_hotkey(nrn)
@@ -163,7 +162,7 @@ def _owner_takes_uid0(nrn: NeuronState, run: int, slot: int, block: int) -> None
 def _uid_processes(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
                    rngs: list[np.random.Generator], dt_days: float) -> None:
     """Validators refresh their weights; new hotkeys register and are scored by validators."""
-    from .chain.uid_registration import register_hotkey
+    from dtaosim.chain.uid_registration import register_hotkey
 
     nrn = state.neurons
     if nrn is None:
@@ -286,75 +285,3 @@ def apply_exogenous(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
     _registrations(state, mech, ex, rngs, dt_days)
     _enable_emission(state, ex)
     _uid_processes(state, mech, ex, rngs, dt_days)
-
-
-def simulate(
-    state: ChainState,
-    mech: Mechanism,
-    *,
-    blocks: int,
-    record_every: int,
-    seed: int,
-    exogenous: ExogenousConfig | None = None,
-    check_invariants: bool = True,
-    on_record: Callable[[ChainState], None] | None = None,
-    on_progress: Callable[[int], None] | None = None,
-    backend: Backend = "numba",
-) -> ChainState:
-    """Simulate ``blocks`` blocks from ``state`` and return the final state.
-
-    Parameters
-    ----------
-    state
-        Initial state (not modified); every run starts from its own row.
-    mech
-        Mechanism version and constants.
-    blocks
-        Number of blocks to simulate.
-    record_every
-        ``on_record`` is called with the initial state, every ``record_every`` blocks and at
-        the end.
-    seed
-        Experiment seed; run ``r`` uses child ``r`` of ``SeedSequence(seed)``.
-    exogenous
-        Scenario processes (stake flows, registrations); defaults to :class:`ExogenousConfig`.
-    check_invariants
-        Check conservation after every block (and after every exogenous action).
-    on_record, on_progress
-        Callbacks: a state to record, and the number of blocks done so far.
-    backend
-        Kernel backend, ``"numba"`` or ``"numpy"``.
-
-    Raises
-    ------
-    InvariantViolation
-        If a conservation check fails.
-    """
-    from .chain.invariants import check_state
-
-    if blocks < 0 or record_every < 1:
-        raise ValueError("blocks must be >= 0 and record_every >= 1")
-    ex = exogenous if exogenous is not None else ExogenousConfig()
-    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(state.runs)]
-    state = state.copy()
-    state.meta.setdefault("start_block", state.block)
-    if state.gints[:, GI.BLOCK_EMISSION].max() == 0:
-        state.gints[:, GI.BLOCK_EMISSION] = mech.default_block_emission
-    if on_record:
-        on_record(state)
-    act = ex.action_every_blocks
-    done = 0
-    while done < blocks:
-        nxt = min(blocks, (done // act + 1) * act, (done // record_every + 1) * record_every)
-        advance_in_place(state, mech, nxt - done, check_invariants=check_invariants,
-                         backend=backend)
-        done = nxt
-        if done % act == 0:
-            apply_exogenous(state, mech, ex, rngs, act)
-            if check_invariants:
-                check_state(state)
-        if on_record and (done % record_every == 0 or done == blocks):
-            on_record(state)
-        if on_progress:
-            on_progress(done)
-    return state

@@ -41,10 +41,10 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import DataError
-from .mechanisms import Mechanism
-from .state import GI, SF, SI, ChainState
-from .units import BLOCK_SECONDS
+from dtaosim.chain.presets import Mechanism
+from dtaosim.errors import DataError
+from dtaosim.state.chain_state import GI, SF, SI, ChainState
+from dtaosim.units import BLOCK_SECONDS
 
 __all__ = [
     "ANCHOR_BLOCK",
@@ -442,7 +442,7 @@ def _burn_factor_q32_local(half_life: int) -> int:
 def _burn_factor_q32(half_life: int) -> int:
     fn: Callable[[int], int] = _burn_factor_q32_local
     try:  # the registration module owns this rule when it exists
-        from .chain.registration import burn_factor_q32
+        from dtaosim.chain.registration import burn_factor_q32
 
         fn = burn_factor_q32
     except ImportError:

@@ -17,9 +17,9 @@ from typing import Annotated, Any
 
 import typer
 
-from . import chain_reader
-from .errors import DataError
-from .snapshot import save_snapshot
+from dtaosim.errors import DataError
+from dtaosim.io import chain_reader
+from dtaosim.io.snapshot import save_snapshot
 
 __all__ = ["register", "snapshot"]
 

@@ -18,7 +18,7 @@ its stake is the network field ``root_stake``). A slot with ``exists == 0`` is f
 
 Units: all balances are RAO (``int64``; 1 TAO = 1 alpha = 10**9 RAO). Prices are TAO per alpha.
 
-Accounting identities (checked by :func:`dtaosim.chain.invariants.check_state` and, while
+Accounting identities (checked by :func:`dtaosim.state.invariants.check_state` and, while
 running, by the compiled kernel):
 
 * TAO: ``total_issuance == sum(tao_reserve) + root_stake + free_tao + sum(pending_root_tao)``
@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 if TYPE_CHECKING:
-    from .neurons import NeuronState
+    from dtaosim.state.neurons import NeuronState
 
 
 class SI(IntEnum):
@@ -166,7 +166,7 @@ class ChainState:
     meta
         Free-form metadata (e.g. the start block of a simulation).
     neurons
-        Optional per-UID state (:class:`dtaosim.neurons.NeuronState`) with the same runs and
+        Optional per-UID state (:class:`dtaosim.state.neurons.NeuronState`) with the same runs and
         subnet slots; with it, epochs run Yuma consensus and pay UIDs.
     """
 

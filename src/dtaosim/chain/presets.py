@@ -14,7 +14,7 @@ from typing import Any, NamedTuple, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .errors import ConfigError
+from dtaosim.errors import ConfigError
 
 
 class ShareRule(IntEnum):

@@ -14,11 +14,11 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from .chain.emission import halving_thresholds
-from .errors import InvariantViolation
-from .mechanisms import Mechanism, kernel_params
-from .neurons import NeuronState
-from .state import ChainState
+from dtaosim.chain.emission import halving_thresholds
+from dtaosim.chain.presets import Mechanism, kernel_params
+from dtaosim.errors import InvariantViolation
+from dtaosim.state.chain_state import ChainState
+from dtaosim.state.neurons import NeuronState
 
 Backend = Literal["numba", "numpy"]
 
@@ -91,7 +91,7 @@ def advance_in_place(
     if n_blocks == 0:
         return
     if backend == "numba":
-        from .chain.kernel import ERROR_NAMES, advance
+        from dtaosim.chain.kernel import ERROR_NAMES, advance
 
         err = np.zeros((state.runs, 4), dtype=np.int64)
         nrn = state.neurons if state.neurons is not None else _no_neurons()
@@ -115,8 +115,8 @@ def advance_in_place(
         state.block += n_blocks
         return
     if backend == "numpy":
-        from .chain.invariants import check_state
-        from .chain.step_numpy import step_numpy
+        from dtaosim.chain.step_numpy import step_numpy
+        from dtaosim.state.invariants import check_state
 
         if state.neurons is not None:
             raise ValueError("the numpy backend has no UIDs: use backend='numba' for a state "

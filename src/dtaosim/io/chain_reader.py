@@ -2,7 +2,7 @@
 
 :func:`connect` opens a subtensor client (the ``bittensor`` package is imported lazily: it is
 the optional ``chain`` extra), :func:`read_snapshot` turns the chain state at one block into a
-schema-1 :class:`~dtaosim.snapshot.Snapshot`, and :func:`read_chain` additionally reads the
+schema-1 :class:`~dtaosim.io.snapshot.Snapshot`, and :func:`read_chain` additionally reads the
 per-subnet metagraphs, which :func:`write_metagraphs` stores as Parquet next to the snapshot.
 
 Two generations of the SDK are supported, recognised by duck typing:
@@ -34,21 +34,18 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
-import os
 import re
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from .errors import DataError, DtaosimError
-from .snapshot import Snapshot, parse_snapshot
+from dtaosim.errors import DataError, DtaosimError
+from dtaosim.io.metagraphs import metagraph_path, metagraph_paths, write_metagraphs
+from dtaosim.io.snapshot import Snapshot, parse_snapshot
 
 __all__ = [
     "FIELD_SOURCES",
@@ -666,7 +663,7 @@ def _sdk_version() -> str:
 def read_snapshot(
     subtensor: Any, *, block: int | None = None, timeout: float | None = None
 ) -> Snapshot:
-    """Read the network at ``block`` as a schema-1 :class:`~dtaosim.snapshot.Snapshot`.
+    """Read the network at ``block`` as a schema-1 :class:`~dtaosim.io.snapshot.Snapshot`.
 
     Parameters
     ----------
@@ -889,8 +886,8 @@ def _read(be: _Backend, network: str) -> Snapshot:
         )
 
     notes = [
-        f"bittensor network {network} at block {be.block}, read by dtaosim.chain_reader with the "
-        f"bittensor SDK {_sdk_version()} ({be.flavour} API)",
+        f"bittensor network {network} at block {be.block}, read by dtaosim.io.chain_reader "
+        f"with the bittensor SDK {_sdk_version()} ({be.flavour} API)",
         "not on chain, defaults: owner_cut_alpha_rao 0 (the owner's alpha counts with the "
         "stakers), burned_alpha_rao 0, pending_root_tao_rao 0, miner_burn_fraction = MinerBurned",
     ]
@@ -1020,69 +1017,3 @@ def read_metagraphs(
     return _read_metagraphs(be, netuids, network)
 
 
-def metagraph_path(out: str | os.PathLike[str]) -> Path:
-    """Parquet file of the metagraphs of snapshot ``out``: ``NAME.metagraphs.parquet``.
-
-    ``NAME`` is ``out`` without a ``.json`` suffix (``net.json`` → ``net.metagraphs.parquet``).
-    The weights go to ``NAME.weights.parquet`` (:func:`write_metagraphs`).
-    """
-    p = Path(out)
-    stem = p.name[: -len(".json")] if p.name.lower().endswith(".json") else p.name
-    return p.with_name(f"{stem}.metagraphs.parquet")
-
-
-def metagraph_paths(out: str | os.PathLike[str]) -> tuple[Path, Path]:
-    """Both metagraph files of snapshot ``out``: ``NAME.metagraphs.parquet`` (neurons) and
-    ``NAME.weights.parquet`` (weights)."""
-    m = metagraph_path(out)
-    return m, m.with_name(m.name[: -len(".metagraphs.parquet")] + ".weights.parquet")
-
-
-def write_metagraphs(
-    neurons: pa.Table, weights: pa.Table, out: str | os.PathLike[str]
-) -> tuple[Path, Path]:
-    """Write the metagraph tables next to snapshot ``out``, atomically.
-
-    Both files are written to temporary files in the same directory first and then moved into
-    place (``os.replace``); on any error neither file is left behind.
-
-    Parameters
-    ----------
-    neurons, weights
-        Tables from :func:`read_metagraphs` / :func:`read_chain`.
-    out
-        The snapshot JSON path; see :func:`metagraph_path`.
-
-    Returns
-    -------
-    tuple[Path, Path]
-        The neurons file (``NAME.metagraphs.parquet``) and the weights file
-        (``NAME.weights.parquet``).
-
-    Raises
-    ------
-    DataError
-        If a file cannot be written.
-    """
-    targets = metagraph_paths(out)
-    temps: list[str] = []
-    done: list[Path] = []
-    try:
-        for table, target in zip((neurons, weights), targets, strict=True):
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-            os.close(fd)
-            temps.append(tmp)
-            pq.write_table(table, tmp, compression="zstd")
-        for tmp, target in zip(temps, targets, strict=True):
-            os.replace(tmp, target)
-            done.append(target)
-        temps.clear()
-    except OSError as e:
-        for target in done:
-            target.unlink(missing_ok=True)
-        raise DataError(f"cannot write metagraphs {targets[0]}: {e.strerror or e}") from None
-    finally:
-        for tmp in temps:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-    return targets

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InvariantViolation
-from ..state import ALPHA_OUT_PARTS, GI, SI, ChainState
+from dtaosim.errors import InvariantViolation
+from dtaosim.state.chain_state import ALPHA_OUT_PARTS, GI, SI, ChainState
 
 _NON_NEGATIVE = (SI.TAO_RESERVE, SI.ALPHA_IN, SI.ALPHA_OUT, SI.PENDING_ROOT_TAO, *ALPHA_OUT_PARTS)
 
