@@ -46,7 +46,8 @@ def test_kernel_epoch_is_yuma_then_payout() -> None:
                    last_update=view.ints[NI.LAST_UPDATE][None],
                    block_at_registration=view.ints[NI.REGISTERED_AT][None], block=block,
                    emission=s + v + rt, last_tempo=block - int(ir[SI.TEMPO, k]),
-                   owner_uid=0, uid_mask=view.ints[NI.HOTKEY][None] >= 0)
+                   owner_uid=0, uid_mask=view.ints[NI.HOTKEY][None] >= 0,
+                   max_allowed_validators=int(hyp[NH.MAX_ALLOWED_VALIDATORS]))
     paid = pay_subnet_epoch(ref, 0, k, server=s, validator=v, root=rt, owner_cut=o,
                             incentive=y.server_emission[0], dividends=y.validator_emission[0],
                             owner_hotkey=int(hyp[NH.OWNER_HOTKEY]),

@@ -167,7 +167,9 @@ def synthetic_neurons(
         hotkeys, so this is how a subnet's miner burn arises (``MinerBurned``, spec 5.6);
         pass the snapshot's ``miner_burn_fraction`` to reproduce it.
     15. The subnet hyperparameters (``hyper``) are a new subnet's at HEAD
-        (:data:`HYPER_DEFAULTS`), with the owner hotkey and coldkey those of UID 0.
+        (:data:`HYPER_DEFAULTS`), with the owner hotkey and coldkey those of UID 0 and
+        ``MaxAllowedValidators = n_validators`` (so Yuma's permits stay with the validators
+        when ``n_validators`` differs from the chain default 64, e.g. in small metagraphs).
 
     Parameters
     ----------
@@ -305,6 +307,7 @@ def synthetic_neurons(
             ni[NI.EMISSION] = np.floor(epoch_emission * (inc + div) / 2.0).astype(np.int64)
             if warm_bonds:
                 bonds[vuids] = np.floor(wnorm * U16_MAX).astype(np.uint16)
+    state.hyper[:, :, NH.MAX_ALLOWED_VALIDATORS] = n_validators
     state.meta.update(
         generator="synthetic_neurons",
         block=int(block),
