@@ -147,6 +147,7 @@ def test_run_writes_run_directory(sim: Path) -> None:
         "timeseries.parquet",
         "network.parquet",
         "uids.parquet",
+        "teams.parquet",
     }
     for key in ("wall_time_s", "blocks_per_second", "start_block", "created_utc", "versions"):
         assert key in manifest

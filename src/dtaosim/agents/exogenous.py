@@ -33,6 +33,7 @@ from numba import njit
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
+from dtaosim.agents.stake import spread_over_validators
 from dtaosim.chain.neuron_registration import UidRules
 from dtaosim.chain.presets import Mechanism
 from dtaosim.errors import RegistrationError
@@ -76,24 +77,7 @@ def _stake_flows(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
     before = state.ints[:, :, SI.STAKE_STAKERS].copy()
     _net_flows(state, mech, ex, rngs, dt_days)
     if state.neurons is not None:
-        _spread_over_validators(state.neurons, state.ints[:, :, SI.STAKE_STAKERS] - before)
-
-
-def _spread_over_validators(nrn: NeuronState, delta: NDArray[np.int64]) -> None:
-    """Add each subnet's change of staked alpha to its permitted validators, pro rata to their
-    alpha stake (floored; the remainder to the largest); a loss never takes a stake below 0."""
-    stake = nrn.ints[:, :, NI.ALPHA_STAKE, :]
-    held = np.where(nrn.permit, stake, 0)
-    tot = held.sum(axis=2)
-    for r, k in zip(*np.nonzero((delta != 0) & (tot > 0)), strict=True):
-        d = int(delta[r, k])
-        h = held[r, k]
-        t = int(tot[r, k])
-        if d < -t:
-            d = -t
-        part = np.floor(h / t * d).astype(np.int64)  # float: h x d can overflow int64
-        part[int(np.argmax(h))] += d - int(part.sum())
-        stake[r, k] += np.maximum(part, -stake[r, k])
+        spread_over_validators(state.neurons, state.ints[:, :, SI.STAKE_STAKERS] - before)
 
 
 def _net_flows(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
@@ -137,7 +121,8 @@ def _registrations(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
                     ref[r, res.netuid - 1] = state.ints[r, res.netuid - 1, SI.NEURON_BURN]
 
 
-def _next_hotkey(nrn: NeuronState) -> int:
+def next_hotkey(nrn: NeuronState) -> int:
+    """A fresh hotkey id (the next after every hotkey of the metagraph; kept in ``meta``)."""
     hk = nrn.meta.get("next_hotkey")
     if hk is None:  # first use: past every hotkey already in the metagraph (scanned once)
         hk = int(nrn.hotkey.max()) + 1
@@ -150,7 +135,7 @@ def _owner_takes_uid0(nrn: NeuronState, run: int, slot: int, block: int) -> None
     from dtaosim.chain.neuron_registration import register_uid
 
     nrn.reset_subnet(run, slot)
-    owner = _next_hotkey(nrn)
+    owner = next_hotkey(nrn)
     nrn.hyper[run, slot, NH.OWNER_HOTKEY] = owner
     nrn.hyper[run, slot, NH.OWNER_COLDKEY] = owner
     view = nrn.subnet(run, slot)
@@ -179,7 +164,7 @@ def _uid_processes(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
         counts = np.where(exists[r], g.poisson(demand[r]), 0)
         for k in np.flatnonzero(counts):
             for _ in range(int(counts[k])):
-                hk = _next_hotkey(nrn)
+                hk = next_hotkey(nrn)
                 try:
                     reg = register_hotkey(state, mech, r, int(k) + 1, hk, hk)
                 except RegistrationError:

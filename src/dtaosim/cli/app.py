@@ -6,8 +6,8 @@ one line ``error: <message>`` to stderr and exit with code 2 (1 for an
 output directory behind.
 
 Each command module (:mod:`dtaosim.cli.run`, :mod:`dtaosim.cli.mechanisms`,
-:mod:`dtaosim.cli.snapshot`) exposes ``register(app)``; this module builds the app and registers
-them, so command modules never import this one.
+:mod:`dtaosim.cli.scenarios`, :mod:`dtaosim.cli.snapshot`) exposes ``register(app)``; this
+module builds the app and registers them, so command modules never import this one.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typer.core import TyperGroup
 
 from dtaosim.cli import mechanisms as mechanisms_cmd
 from dtaosim.cli import run as run_cmd
+from dtaosim.cli import scenarios as scenarios_cmd
 from dtaosim.cli import snapshot as snapshot_cmd
 from dtaosim.errors import DtaosimError, InvariantViolation
 
@@ -76,6 +77,7 @@ app = typer.Typer(
 
 run_cmd.register(app)
 mechanisms_cmd.register(app)
+scenarios_cmd.register(app)
 snapshot_cmd.register(app)  # `dtaosim snapshot` (live chain through the bittensor SDK)
 
 

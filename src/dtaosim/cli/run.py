@@ -17,12 +17,15 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from dtaosim.agents.economy import AgentsConfig
 from dtaosim.cli.summary import summary_table
+from dtaosim.errors import ConfigError
 from dtaosim.experiments.config import (
     RunConfig,
     apply_overrides,
     dump_config_toml,
     load_config,
+    load_scenario,
     resolve_mechanism,
 )
 from dtaosim.experiments.run import execute_run, initial_state
@@ -40,7 +43,8 @@ _OPTION_NAMES = {
     "record_every_blocks": "--record-every",
     "check_invariants": "--no-invariants",
     "uids": "--uids",
-    "validators": "--validators",
+    "agents": "--no-agents",
+    "n_validators": "--validators",
     "out": "--out",
 }
 
@@ -55,16 +59,28 @@ def _default_out(mechanism: str) -> Path:
     return out
 
 
-def _build_config(config: Path | None, overrides: dict[str, Any], no_invariants: bool) -> RunConfig:
-    cfg = load_config(config) if config is not None else RunConfig()
+def _build_config(config: Path | None, scenario: str | None, overrides: dict[str, Any],
+                  no_invariants: bool, no_agents: bool) -> RunConfig:
+    if config is not None and scenario is not None:
+        raise ConfigError("give --scenario or --config, not both (a run's config.toml already "
+                          "holds its whole scenario)")
+    cfg = load_config(config) if config is not None else load_scenario(scenario or "baseline")
     if no_invariants:
         overrides = {**overrides, "check_invariants": False}
+    if no_agents:
+        overrides = {**overrides, "agents": AgentsConfig(enabled=False)}
     return apply_overrides(cfg, overrides, _OPTION_NAMES)
 
 
 def run(
     config: Annotated[
         Path | None, typer.Option("--config", "-c", help="Run configuration (TOML).")
+    ] = None,
+    scenario: Annotated[
+        str | None,
+        typer.Option("--scenario", "-s",
+                     help="Built-in scenario (see `dtaosim scenarios`) or a scenario TOML file; "
+                          "default: baseline."),
     ] = None,
     days: Annotated[float | None, typer.Option(help="Days to simulate (7200 blocks/day).")] = None,
     runs: Annotated[int | None, typer.Option(help="Monte Carlo runs (1..100000).")] = None,
@@ -80,6 +96,11 @@ def run(
     ] = None,
     no_invariants: Annotated[
         bool, typer.Option("--no-invariants", help="Skip conservation checks.")
+    ] = False,
+    no_agents: Annotated[
+        bool, typer.Option("--no-agents",
+                           help="The chain and the scripted exogenous processes only (no miner "
+                                "teams, market or selling agents).")
     ] = False,
     uids: Annotated[
         int | None,
@@ -97,10 +118,11 @@ def run(
 ) -> None:
     """Simulate the network and write a run directory (config, manifest, Parquet series).
 
-    Options given on the command line override the --config file.
+    Options given on the command line override the --scenario or --config file.
     """
     cfg = _build_config(
         config,
+        scenario,
         {
             "days": days,
             "runs": runs,
@@ -109,10 +131,11 @@ def run(
             "snapshot": snapshot,
             "record_every_blocks": record_every,
             "uids": uids,
-            "validators": validators,
+            "n_validators": validators,
             "out": out,
         },
         no_invariants,
+        no_agents,
     )
     mech = resolve_mechanism(cfg)
     if cfg.out is None:

@@ -1,8 +1,9 @@
 """Run configuration: one TOML file (or CLI options) -> a validated :class:`RunConfig`.
 
-A run configuration names how long to simulate, how many Monte Carlo runs, the seed, the
-mechanism preset (plus field overrides), the starting snapshot, the recording cadence, the
-exogenous scenario processes and the output directory::
+A run configuration is a scenario (:class:`~dtaosim.experiments.scenario.Scenario`: every
+actor's section, the exogenous processes, start-network adjustments) plus how long to simulate,
+how many Monte Carlo runs, the seed, the mechanism preset (plus field overrides), the starting
+snapshot, the recording cadence and the output directory::
 
     days = 30
     runs = 100
@@ -15,6 +16,10 @@ exogenous scenario processes and the output directory::
 
     [exogenous]
     # see dtaosim.agents.exogenous.ExogenousConfig
+
+    [market]
+    drift_per_year = -0.5
+    # ... every section of dtaosim.experiments.scenario.Scenario
 
 Relative paths (``snapshot``, ``out``) are taken relative to the working directory, as on the
 command line. :func:`dump_config_toml` writes the *resolved* configuration, with every constant
@@ -32,17 +37,17 @@ from typing import Any
 
 import tomli_w
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
-from dtaosim.agents.exogenous import ExogenousConfig
 from dtaosim.chain.presets import HEAD_PRESET, PRESETS, Mechanism
 from dtaosim.errors import ConfigError
+from dtaosim.experiments.scenario import Scenario, scenario_text
 from dtaosim.units import BLOCKS_PER_DAY, days_to_blocks
 
 __all__ = [
@@ -51,13 +56,18 @@ __all__ = [
     "dump_config_toml",
     "format_validation_error",
     "load_config",
+    "load_scenario",
     "mechanism_to_toml_dict",
     "resolve_mechanism",
 ]
 
 
-class RunConfig(BaseModel):
+class RunConfig(Scenario):
     """Everything that defines one simulation run (a batch of Monte Carlo runs).
+
+    The scenario's fields (:class:`~dtaosim.experiments.scenario.Scenario`: ``agents``,
+    ``market``, ``hardware``, ``miners``, ``scoring``, ``validators``, ``owners``, ``network``,
+    ``exogenous``, ``scenario``, ``description``) plus:
 
     Parameters
     ----------
@@ -81,10 +91,10 @@ class RunConfig(BaseModel):
     uids
         UIDs per subnet (``MaxAllowedUids``); every epoch then runs Yuma consensus and pays
         UIDs. 0 pays one aggregate miner and validator holder per subnet instead (faster).
-    validators
-        Validators per subnet in the synthetic metagraph (``MaxAllowedValidators``, 64).
-    exogenous
-        Scenario processes (stake flows, new subnets, new hotkeys).
+    n_validators
+        Validators per subnet in the synthetic metagraph (``MaxAllowedValidators``, 64). Before
+        the ``[validators]`` actor section existed this field was called ``validators``; a
+        number given as ``validators`` is still read as ``n_validators``.
     out
         Output (run) directory; ``None`` lets the CLI choose ``runs/<mechanism>-<timestamp>``.
     """
@@ -102,9 +112,24 @@ class RunConfig(BaseModel):
     record_every_blocks: int = Field(BLOCKS_PER_DAY, ge=1, description="recording cadence")
     check_invariants: bool = Field(True, description="check conservation while running")
     uids: int = Field(256, ge=0, le=4096, description="UIDs per subnet (0: aggregate holders)")
-    validators: int = Field(64, ge=1, le=4096, description="validators per subnet")
-    exogenous: ExogenousConfig = Field(default_factory=ExogenousConfig)
+    n_validators: int = Field(64, ge=1, le=4096, description="validators per subnet")
     out: Path | None = Field(None, description="output directory")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_validators_count(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("validators"), int) \
+                and not isinstance(data.get("validators"), bool):
+            data = dict(data)
+            data.setdefault("n_validators", data.pop("validators"))
+        return data
+
+    @model_validator(mode="after")
+    def _agents_need_uids(self) -> RunConfig:
+        if self.agents.enabled and self.uids == 0:
+            raise ValueError("uids: agents need UIDs (miner teams hold UIDs); give uids > 0 or "
+                             "switch agents off (agents.enabled = false, --no-agents)")
+        return self
 
     @field_validator("days")
     @classmethod
@@ -139,7 +164,7 @@ class RunConfig(BaseModel):
             raise ValueError(format_validation_error(e)) from None
         return v
 
-    @field_validator("validators")
+    @field_validator("n_validators")
     @classmethod
     def _validators_fit(cls, v: int, info: ValidationInfo) -> int:
         uids = info.data.get("uids")
@@ -221,15 +246,38 @@ def load_config(path: str | Path) -> RunConfig:
     except OSError as e:
         raise ConfigError(f"{p}: cannot read config file ({e.strerror or e})") from None
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{p}: config file is not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ConfigError(f"{p}: invalid TOML: {e}") from None
+    return _config_from_text(text, str(p))
+
+
+def _config_from_text(text: str, where: str, defaults: dict[str, Any] | None = None
+                      ) -> RunConfig:
     try:
-        return RunConfig.model_validate(data)
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{where}: invalid TOML: {e}") from None
+    try:
+        return RunConfig.model_validate({**(defaults or {}), **data})
     except ValidationError as e:
-        raise ConfigError(f"{p}: {format_validation_error(e)}") from None
+        raise ConfigError(f"{where}: {format_validation_error(e)}") from None
+
+
+def load_scenario(name_or_path: str | Path) -> RunConfig:
+    """The run configuration of a scenario: a built-in name (``dtaosim scenarios``) or a TOML
+    file, over the defaults.
+
+    A file without a ``scenario`` field is named after its stem.
+
+    Raises
+    ------
+    ConfigError
+        Unknown name and no such file, or an invalid or unknown field (the message names the
+        scenario or file and the field).
+    """
+    text, where, name = scenario_text(name_or_path)
+    return _config_from_text(text, where, {"scenario": name})
 
 
 def apply_overrides(

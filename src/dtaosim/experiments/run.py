@@ -15,16 +15,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dtaosim.agents.economy import Economy
 from dtaosim.chain.presets import Mechanism
-from dtaosim.errors import DataError
+from dtaosim.errors import ConfigError, DataError
 from dtaosim.experiments.config import RunConfig
+from dtaosim.experiments.scenario import adjust_network
 from dtaosim.experiments.simulation import simulate
 from dtaosim.io import snapshot as snapshots
 from dtaosim.io.metagraphs import starting_neurons
 from dtaosim.io.results import RunWriter
 from dtaosim.state.chain_state import ChainState
 
-__all__ = ["RunOutcome", "execute_run", "initial_state"]
+__all__ = ["RunOutcome", "execute_run", "initial_state", "make_economy"]
 
 
 @dataclass(frozen=True)
@@ -64,11 +66,28 @@ def initial_state(cfg: RunConfig, mech: Mechanism) -> ChainState:
     else:
         snap = snapshots.default_snapshot()
     state = snapshots.snapshot_to_state(snap, cfg.runs, mech=mech)
+    adjust_network(state, cfg.network, mech)
     if cfg.uids > 0:
-        state.neurons = starting_neurons(state, snap, cfg.snapshot, cfg.uids, cfg.validators,
+        state.neurons = starting_neurons(state, snap, cfg.snapshot, cfg.uids, cfg.n_validators,
                                          seed=np.random.SeedSequence([cfg.seed, 1]))
     state.meta.setdefault("start_block", state.block)
     return state
+
+
+def make_economy(cfg: RunConfig, state: ChainState) -> Economy | None:
+    """The agents of ``cfg`` for ``state`` (None when ``agents.enabled`` is false).
+
+    Raises
+    ------
+    ConfigError
+        If agents are enabled but the state has no UIDs (``uids = 0``).
+    """
+    if not cfg.agents.enabled:
+        return None
+    if state.neurons is None:
+        raise ConfigError("agents need UIDs: miner teams hold UIDs (use --uids > 0, or "
+                          "--no-agents for aggregate holders)")
+    return Economy.create(state, cfg, cfg.seed)
 
 
 def execute_run(
@@ -103,6 +122,11 @@ def execute_run(
     start_block = int(state.block)
     blocks = cfg.blocks
     t0 = time.perf_counter()
+    economy = make_economy(cfg, state)
+
+    def record(s: ChainState) -> None:
+        writer.record(s, network_extra=economy.record(s) if economy is not None else None)
+
     final = simulate(
         state,
         mech,
@@ -110,10 +134,13 @@ def execute_run(
         record_every=cfg.record_every_blocks,
         seed=cfg.seed,
         exogenous=cfg.exogenous,
+        economy=economy,
         check_invariants=cfg.check_invariants,
-        on_record=writer.record,
+        on_record=record,
         on_progress=on_progress,
     )
+    if economy is not None:
+        writer.write_teams(economy.teams_table(final))
     wall = time.perf_counter() - t0
     manifest = writer.write_manifest(
         {
@@ -124,6 +151,8 @@ def execute_run(
                 "rules": mech.rules(),
                 "overrides": cfg.mechanism_overrides,
             },
+            "scenario": cfg.scenario,
+            "agents": economy is not None,
             "seed": cfg.seed,
             "runs": cfg.runs,
             "days": cfg.days,
@@ -133,7 +162,7 @@ def execute_run(
             "end_block": int(final.block),
             "check_invariants": cfg.check_invariants,
             "uids": cfg.uids,
-            "validators": cfg.validators if cfg.uids else None,
+            "validators": cfg.n_validators if cfg.uids else None,
             "snapshot": str(cfg.snapshot) if cfg.snapshot is not None else "embedded",
             "wall_time_s": round(wall, 3),
             "blocks_per_second": round(blocks / wall, 1) if wall > 0 else None,

@@ -2,8 +2,10 @@
 
 :func:`simulate` advances a state with the compiled kernel (:mod:`dtaosim.chain.engine`) and, at
 the action cadence, lets the outside world act through the chain's own functions
-(:func:`dtaosim.agents.exogenous.apply_exogenous`). Every run has its own random stream spawned
-from one ``numpy.random.SeedSequence``, so results do not depend on how runs are batched.
+(:func:`dtaosim.agents.exogenous.apply_exogenous`) and, when given an
+:class:`~dtaosim.agents.economy.Economy`, lets the agents act after it (hourly, with their daily
+decisions once a day). Every run has its own random stream spawned from one
+``numpy.random.SeedSequence``, so results do not depend on how runs are batched.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from dtaosim.agents.economy import Economy
 from dtaosim.agents.exogenous import ExogenousConfig, apply_exogenous
 from dtaosim.chain.engine import Backend, advance_in_place
 from dtaosim.chain.presets import Mechanism
@@ -28,6 +31,7 @@ def simulate(
     record_every: int,
     seed: int,
     exogenous: ExogenousConfig | None = None,
+    economy: Economy | None = None,
     check_invariants: bool = True,
     on_record: Callable[[ChainState], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
@@ -50,6 +54,10 @@ def simulate(
         Experiment seed; run ``r`` uses child ``r`` of ``SeedSequence(seed)``.
     exogenous
         Scenario processes (stake flows, registrations); defaults to :class:`ExogenousConfig`.
+        With an ``economy`` the scripted hotkey registrations (assumption A15) are off: miners
+        enter through the economy's own decisions.
+    economy
+        The agents (modified in place); None for the chain and the exogenous processes only.
     check_invariants
         Check conservation after every block (and after every exogenous action).
     on_record, on_progress
@@ -67,6 +75,8 @@ def simulate(
     if blocks < 0 or record_every < 1:
         raise ValueError("blocks must be >= 0 and record_every >= 1")
     ex = exogenous if exogenous is not None else ExogenousConfig()
+    if economy is not None:
+        ex = ex.model_copy(update={"uid_registrations_per_day": 0.0})
     rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(state.runs)]
     state = state.copy()
     state.meta.setdefault("start_block", state.block)
@@ -83,6 +93,8 @@ def simulate(
         done = nxt
         if done % act == 0:
             apply_exogenous(state, mech, ex, rngs, act)
+            if economy is not None:
+                economy.step(state, mech, act)
             if check_invariants:
                 check_state(state)
         if on_record and (done % record_every == 0 or done == blocks):

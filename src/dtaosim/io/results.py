@@ -5,8 +5,10 @@ A run directory holds::
     config.toml          the resolved configuration (every mechanism constant)
     manifest.json        version, seed, mechanism, timings, files written
     timeseries.parquet   one row per (run, record, existing subnet)
-    network.parquet      one row per (run, record)
+    network.parquet      one row per (run, record); with agents, their columns
+                         (:data:`AGENT_NETWORK_COLUMNS`) are appended
     uids.parquet         one row per (run, record, filled UID), when the state has neurons
+    teams.parquet        one row per (run, miner team), with agents (:data:`TEAMS_SCHEMA`)
 
 Amounts in the tables are TAO or alpha (``float64``; RAO / 10**9); ``day`` counts days since
 the start block (``state.meta["start_block"]``, else block 0). Query them with DuckDB::
@@ -39,10 +41,13 @@ from dtaosim.state.chain_state import GI, SF, SI, ChainState
 from dtaosim.units import BLOCKS_PER_DAY, RAO_PER_TAO
 
 __all__ = [
+    "AGENT_NETWORK_COLUMNS",
     "NETWORK_FILE",
     "NETWORK_SCHEMA",
     "SUBNETS_FILE",
     "SUBNET_SCHEMA",
+    "TEAMS_FILE",
+    "TEAMS_SCHEMA",
     "UIDS_FILE",
     "UID_SCHEMA",
     "RunWriter",
@@ -54,6 +59,7 @@ __all__ = [
 SUBNETS_FILE = "timeseries.parquet"
 NETWORK_FILE = "network.parquet"
 UIDS_FILE = "uids.parquet"
+TEAMS_FILE = "teams.parquet"
 CONFIG_FILE = "config.toml"
 MANIFEST_FILE = "manifest.json"
 
@@ -164,6 +170,50 @@ NETWORK_SCHEMA: pa.Schema = pa.schema(
 )
 """Columns of ``network.parquet``."""
 
+
+AGENT_NETWORK_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
+    ("tao_usd", pa.float64()),
+    ("teams_active", pa.int64()),
+    ("retained_top_decile", pa.float64()),
+    ("retained_top_quartile", pa.float64()),
+    ("retained_rest", pa.float64()),
+    ("entries", pa.int64()),
+    ("exits_cost", pa.int64()),
+    ("exits_outside_option", pa.int64()),
+    ("exits_deregistered", pa.int64()),
+    ("exits_subnet_dissolved", pa.int64()),
+    ("exits_switched", pa.int64()),
+    ("exits_abandoned", pa.int64()),
+    ("miner_profit_usd_p10", pa.float64()),
+    ("miner_profit_usd_p50", pa.float64()),
+    ("miner_profit_usd_p90", pa.float64()),
+)
+"""Columns the agents add to ``network.parquet`` (units and meanings: ``docs/outputs.md``)."""
+
+TEAMS_SCHEMA: pa.Schema = pa.schema(
+    [
+        ("run", pa.int64()),
+        ("team", pa.int64()),
+        ("netuid", pa.int64()),
+        ("subnet_registered_at", pa.int64()),
+        ("skill", pa.float64()),
+        ("skill_tier", pa.string()),
+        ("hardware", pa.string()),
+        ("cost_usd_day", pa.float64()),
+        ("outside_option_usd_day", pa.float64()),
+        ("entered_block", pa.int64()),
+        ("exited_block", pa.int64()),
+        ("exit_reason", pa.string()),
+        ("income_alpha", pa.float64()),
+        ("income_tao", pa.float64()),
+        ("income_usd", pa.float64()),
+        ("cost_usd", pa.float64()),
+        ("profit_usd", pa.float64()),
+        ("switches", pa.int64()),
+        ("alpha_held", pa.float64()),
+    ]
+)
+"""Columns of ``teams.parquet`` (one row per run and team that ever held a UID)."""
 
 UID_SCHEMA: pa.Schema = pa.schema(
     [
@@ -338,6 +388,20 @@ def state_frames(state: ChainState, run_slice: slice | None = None) -> tuple[pa.
     return subnets, network
 
 
+def _with_agent_columns(schema: pa.Schema) -> pa.Schema:
+    for name, typ in AGENT_NETWORK_COLUMNS:
+        schema = schema.append(pa.field(name, typ))
+    return schema
+
+
+def _append_columns(table: pa.Table, extra: Mapping[str, NDArray], sl: slice) -> pa.Table:
+    """``table`` with the agents' columns (values per run, sliced to ``sl``)."""
+    for name, typ in AGENT_NETWORK_COLUMNS:
+        table = table.append_column(pa.field(name, typ), pa.array(np.asarray(extra[name])[sl],
+                                                                  type=typ))
+    return table
+
+
 def _spot_price(ints: NDArray[np.int64], floats: NDArray[np.float64]) -> NDArray[np.float64]:
     """:meth:`ChainState.spot_price` on a slice of the packed arrays."""
     view = ChainState(0, ints, floats, np.zeros((ints.shape[0], len(GI)), dtype=np.int64))
@@ -453,6 +517,7 @@ class RunWriter:
         self._subnets: _TableStream | None = None
         self._network: _TableStream | None = None
         self._uids: _TableStream | None = None
+        self._teams_rows: int | None = None
         self._manifest_written = False
 
     # ------------------------------------------------------------------ context
@@ -513,19 +578,33 @@ class RunWriter:
         """Path of ``name`` inside the (temporary) run directory."""
         return self._require_open() / name
 
-    def record(self, state: ChainState) -> None:
+    def record(self, state: ChainState,
+               network_extra: Mapping[str, NDArray] | None = None) -> None:
         """Append one recorded state to ``timeseries.parquet`` and ``network.parquet``.
 
         Suitable as ``simulate(..., on_record=writer.record)``. Large batches are converted in
         chunks of runs so memory stays bounded.
+
+        Parameters
+        ----------
+        state
+            The state to record.
+        network_extra
+            The agents' network columns (:data:`AGENT_NETWORK_COLUMNS`, one value per run),
+            appended to ``network.parquet``; give them on every record of a run or on none.
         """
         self._require_open()
         assert self._subnets is not None and self._network is not None
         if self._manifest_written:
             raise RuntimeError("record() after write_manifest()")
+        if network_extra is not None and self.records == 0:
+            self._network.schema = _with_agent_columns(self._network.schema)
         chunk = max(1, self.rows_per_group // max(state.subnets, 1))
         for start in range(0, state.runs, chunk):
-            subnets, network = state_frames(state, slice(start, min(start + chunk, state.runs)))
+            sl = slice(start, min(start + chunk, state.runs))
+            subnets, network = state_frames(state, sl)
+            if network_extra is not None:
+                network = _append_columns(network, network_extra, sl)
             self._subnets.write(subnets)
             self._network.write(network)
         if state.neurons is not None:
@@ -537,6 +616,15 @@ class RunWriter:
             for start in range(0, state.runs, chunk):
                 self._uids.write(uid_frame(state, slice(start, min(start + chunk, state.runs))))
         self.records += 1
+
+    def write_teams(self, columns: Mapping[str, Any]) -> Path:
+        """Write ``teams.parquet`` (columns of :data:`TEAMS_SCHEMA`, one row per team)."""
+        p = self.path(TEAMS_FILE)
+        table = pa.Table.from_pydict({n: columns[n] for n in TEAMS_SCHEMA.names},
+                                     schema=TEAMS_SCHEMA)
+        pq.write_table(table, p, compression="zstd")
+        self._teams_rows = table.num_rows
+        return p
 
     def write_text(self, name: str, text: str) -> Path:
         """Write a text file (e.g. ``config.toml``) into the run directory."""
@@ -568,6 +656,8 @@ class RunWriter:
         manifest["rows"] = {SUBNETS_FILE: self._subnets.rows, NETWORK_FILE: self._network.rows}
         if self._uids is not None:
             manifest["rows"][UIDS_FILE] = self._uids.rows
+        if self._teams_rows is not None:
+            manifest["rows"][TEAMS_FILE] = self._teams_rows
         manifest["versions"] = {
             "dtaosim": dtaosim_version(),
             "python": platform.python_version(),

@@ -1,0 +1,202 @@
+"""The economy: every agent population of a run, stepped at its cadence.
+
+:class:`Economy` holds the actors and what they share (the TAO/USD market, the subnets'
+price statistics, one random stream per run) and is what the scenario driver
+(:func:`dtaosim.experiments.simulation.simulate`) calls at every action step::
+
+    economy = Economy.create(state, cfg, seed)       # cfg: EconomyConfig (the scenario)
+    ...
+    economy.step(state, mech, dt_blocks)            # hourly; daily work when a day has passed
+
+Cadences: the chain kernel runs every block; each action step (hourly) the market moves,
+validators and owners sell part of what they were paid, and miner teams book income and costs
+and sell; once a day the subnets' statistics are updated, teams decide (exits, switches,
+entries - registrations through the chain), leavers sell, and validators rescore the miners.
+
+Adding an actor (issue 11: stakers, owners' decisions, a demand loop) means: a config section
+(a pydantic model with units, defaults and ranges) added to :class:`EconomyConfig`, a state
+dataclass of arrays ``(runs, ...)``, its calls in :meth:`Economy.step` / :meth:`Economy._daily`
+at its cadence, and its columns in :meth:`Economy.record`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field
+
+from dtaosim.agents.hardware import HardwareConfig, hardware_table
+from dtaosim.agents.market import MarketConfig, MarketState
+from dtaosim.agents.miners import MinersConfig, MinerTeams, SubnetView
+from dtaosim.agents.owners import OwnersConfig, OwnersState
+from dtaosim.agents.scoring import ScoringConfig
+from dtaosim.agents.teams import ACTIVE, EXIT_REASONS, TIER_NAMES
+from dtaosim.agents.validators import ValidatorsConfig, ValidatorsState
+from dtaosim.chain.presets import Mechanism
+from dtaosim.state.chain_state import SI, ChainState
+from dtaosim.units import BLOCKS_PER_DAY
+
+__all__ = ["AgentsConfig", "Economy", "EconomyConfig"]
+
+
+class AgentsConfig(BaseModel):
+    """The behavioural layer as a whole (section ``[agents]``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(
+        True, description="agents act (false: the chain with the scripted exogenous processes "
+                          "only, assumption A15's registrations included)")
+
+
+class EconomyConfig(BaseModel):
+    """Every actor's configuration section (the behavioural part of a scenario)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agents: AgentsConfig = Field(default_factory=AgentsConfig)
+    market: MarketConfig = Field(default_factory=MarketConfig)
+    hardware: HardwareConfig = Field(default_factory=HardwareConfig)
+    miners: MinersConfig = Field(default_factory=MinersConfig)
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+    validators: ValidatorsConfig = Field(default_factory=ValidatorsConfig)
+    owners: OwnersConfig = Field(default_factory=OwnersConfig)
+
+
+_SIGMA0 = 0.067  # starting volatility estimate per day (R3 median)
+
+
+class Economy:
+    """The actors of one batch of runs and what they share (module docstring)."""
+
+    def __init__(self, cfg: EconomyConfig, market: MarketState, miners: MinerTeams,
+                 validators: ValidatorsState, owners: OwnersState,
+                 rngs: list[np.random.Generator], state: ChainState) -> None:
+        self.cfg = cfg
+        self.market = market
+        self.miners = miners
+        self.validators = validators
+        self.owners = owners
+        self.rngs = rngs
+        self.start_block = int(state.block)
+        self.next_daily = self.start_block + BLOCKS_PER_DAY
+        self.last_record_day = 0.0
+        shape = (state.runs, state.subnets)
+        self.p_usd = state.spot_price() * market.tao_usd[:, None]
+        self.mu = np.zeros(shape)
+        self.sigma = np.full(shape, _SIGMA0)
+        self.reg_at = state.ints[:, :, SI.REGISTERED_AT].copy()
+        self.paid_prev = state.ints[:, :, SI.CUM_MINER_PAID].copy()
+        self.pay_day = np.zeros(shape)
+        self.scored = False  # validators score the teams at the first step
+
+    @classmethod
+    def create(cls, state: ChainState, cfg: EconomyConfig, seed: int) -> Economy:
+        """Draw every population for ``state`` (which needs UIDs; it is not modified).
+
+        Each run draws from child ``r`` of ``SeedSequence([seed, 2])``, so a run's agents do not
+        depend on how runs are batched (and the exogenous streams are untouched).
+        """
+        if state.neurons is None:
+            raise ValueError("agents need UIDs (uids > 0): miner teams hold UIDs")
+        rngs = [np.random.default_rng(s)
+                for s in np.random.SeedSequence([seed, 2]).spawn(state.runs)]
+        market = MarketState.create(cfg.market, state.runs)
+        miners = MinerTeams.create(state, cfg.miners, cfg.hardware, rngs)
+        validators = ValidatorsState.create(state, cfg.scoring, rngs)
+        owners = OwnersState.create(state)
+        return cls(cfg, market, miners, validators, owners, rngs, state)
+
+    def day(self, state: ChainState) -> float:
+        """Days since the economy started."""
+        return (state.block - self.start_block) / BLOCKS_PER_DAY
+
+    # ------------------------------------------------------------------ stepping
+    def step(self, state: ChainState, mech: Mechanism, dt_blocks: int) -> None:
+        """One action step: hourly acts, then the daily ones when a day has passed."""
+        cfg = self.cfg
+        t1 = self.day(state)
+        dt = dt_blocks / BLOCKS_PER_DAY
+        if not self.scored:
+            self._rescore(state)
+            self.scored = True
+        self.market.step(cfg.market, self.rngs, t1 - dt, t1)
+        self.validators.sell(state, mech, cfg.validators)
+        self.owners.sell(state, mech, cfg.owners)
+        self.miners.hourly(state, mech, self.market.tao_usd, t1, dt)
+        while state.block >= self.next_daily:
+            self.next_daily += BLOCKS_PER_DAY
+            self._daily(state, mech, t1)
+
+    def _daily(self, state: ChainState, mech: Mechanism, day: float) -> None:
+        view = self._subnet_view(state)
+        self.miners.daily(state, mech, self.market.tao_usd, day, view, self.rngs)
+        self.miners.liquidate(state, mech, self.market.tao_usd)
+        self._rescore(state)
+        self.market.shock(self.cfg.market, self.miners.leaving_share)
+
+    def _subnet_view(self, state: ChainState) -> SubnetView:
+        """Update the subnets' daily statistics and return the teams' view of them."""
+        mcfg = self.cfg.miners
+        p = state.spot_price() * self.market.tao_usd[:, None]
+        reg = state.ints[:, :, SI.REGISTERED_AT]
+        same = (reg == self.reg_at) & (p > 0) & (self.p_usd > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lr = np.where(same, np.log(np.where(same, p / np.where(same, self.p_usd, 1.0), 1.0)),
+                          0.0)
+        a = min(1.0, 2.0 / (mcfg.forecast_window_days + 1.0))
+        var = np.where(same, self.sigma**2 + a * ((lr - self.mu) ** 2 - self.sigma**2),
+                       _SIGMA0**2)
+        self.mu = np.where(same, self.mu + a * (lr - self.mu), 0.0)
+        self.sigma = np.sqrt(var)
+        paid = state.ints[:, :, SI.CUM_MINER_PAID]
+        self.pay_day = np.where(reg == self.reg_at, np.maximum(paid - self.paid_prev, 0), 0)
+        self.paid_prev = paid.copy()
+        self.reg_at = reg.copy()
+        self.p_usd = p
+        return self.miners.subnet_view(state, self.market.tao_usd, self.mu, self.sigma,
+                                       self.pay_day.astype(np.float64))
+
+    def _rescore(self, state: ChainState) -> None:
+        self.validators.rescore(state, self.cfg.scoring, self.rngs,
+                                self.miners.eligible(state), self.miners.uid_log_skill())
+
+    # ------------------------------------------------------------------ outputs
+    def record(self, state: ChainState) -> dict[str, NDArray]:
+        """The agents' ``network.parquet`` columns at this record (``CONTRACT.md``)."""
+        day = self.day(state)
+        out = {"tao_usd": self.market.tao_usd.copy()}
+        out.update(self.miners.record(state, day, self.last_record_day))
+        self.last_record_day = day
+        return out
+
+    def teams_table(self, state: ChainState) -> dict[str, NDArray | list]:
+        """One row per run and team that ever held a UID (``teams.parquet`` columns)."""
+        ts = self.miners.teams
+        r, t = np.nonzero(ts.entered_block >= 0)
+        slot = ts.slot[r, t]
+        reason = ts.exit_reason[r, t]
+        tab = hardware_table()
+        return {
+            "run": r.astype(np.int64),
+            "team": t.astype(np.int64),
+            "netuid": np.where(slot >= 0, slot + 1, -1).astype(np.int64),
+            "subnet_registered_at": ts.subnet_reg[r, t].astype(np.int64),
+            "skill": ts.skill[r, t],
+            "skill_tier": [TIER_NAMES[i] for i in ts.tier[r, t]],
+            "hardware": [tab.names[i] for i in ts.hardware[r, t]],
+            "cost_usd_day": (ts.cost_uid_day[r, t] * ts.start_uids[r, t]
+                             * self.cfg.hardware.price_multiplier),
+            "outside_option_usd_day": ts.outside_usd_day[r, t],
+            "entered_block": ts.entered_block[r, t].astype(np.int64),
+            "exited_block": np.where(ts.status[r, t] == ACTIVE, -1,
+                                     ts.exited_block[r, t]).astype(np.int64),
+            "exit_reason": [EXIT_REASONS[i] if i >= 0 else None for i in reason],
+            "income_alpha": ts.income_alpha[r, t] / 1e9,
+            "income_tao": ts.income_tao[r, t],
+            "income_usd": ts.income_usd[r, t],
+            "cost_usd": ts.cost_usd[r, t],
+            "profit_usd": ts.income_usd[r, t] - ts.cost_usd[r, t],
+            "switches": ts.switches[r, t].astype(np.int64),
+            "alpha_held": ts.alpha_held[r, t] / 1e9,
+        }

@@ -1,0 +1,924 @@
+"""Miner teams in USD: costs, selling, entry, exit and switching.
+
+The population lives in :class:`~dtaosim.agents.teams.TeamState` arrays ``(runs, teams)``; the
+UIDs they hold are mapped by ``uid_team`` ``(runs, subnets, uids)``. Every decision is one
+vectorised pass over those arrays; only registrations (a few a day per run) go through
+:func:`dtaosim.chain.uid_registration.register_hotkey` one event at a time.
+
+**Hourly** (:meth:`MinerTeams.hourly`):
+
+1. teams on a subnet that was dissolved leave (``subnet_dissolved``); their alpha is paid out at
+   the subnet's last dissolution rate (pool TAO per staked alpha);
+2. income: the alpha Yuma paid each team's UIDs since the last step (``earned_miner``);
+3. costs accrue (USD, :mod:`~dtaosim.agents.hardware`) and each team sells, through the pool,
+   the alpha that brings its USD cash back to zero plus ``sell_extra_fraction`` of the hour's
+   income (:func:`~dtaosim.agents.stake.sell_from_holder` on ``STAKE_MINERS``; UID stakes
+   debited). USD income = TAO received x TAO/USD of the hour.
+
+**Daily** (:meth:`MinerTeams.daily`), in this order:
+
+1. forecast inputs: each team's income of the day, marked at the day's alpha price in USD,
+   enters an exponential moving average (``window_days``);
+2. the outside pool: candidates older than ``candidate_patience_days`` give up; new ones
+   arrive (Poisson, ``entry_pool_per_day``);
+3. exits of teams that reviewed today (``review_per_day``), past ``min_days`` on their subnet and
+   not loyal, drawn from a logit so exits are not synchronised (Dixit 1992; Kwon et al. 2019):
+
+   * ``cost``: forecast margin ``m = (forecast income - avoidable cost) / cost`` below
+     ``-exit_band``; leave with probability ``logistic((-exit_band - m) / logit_scale)``. The
+     avoidable cost excludes the sunk share of owned or reserved hardware, so their band is
+     wider;
+   * ``outside_option``: the outside option (``outside_usd_day``, or a funding offer to launch
+     an own network that arrived today) beats staying by ``outside_hurdle`` of its value;
+4. switching: reviewing teams compare staying with the best other subnet (as an entrant would)
+   and move when it is better by ``switch_hurdle`` (an exit ``switched`` of the old subnet and an
+   entry of the new one);
+5. entry: every candidate values each subnet - the pay now at the rank its skill would take
+   there (read at its optimism quantile), growing at the subnet's recent USD price drift read
+   at the same quantile, discounted at its cost of capital over ``horizon_days``, less its costs
+   - and picks the best by a logit choice; it registers when the value clears the registration
+   burn plus set-up cost by ``entry_hurdle``. The burn it accepts is passed to the chain as the
+   registration's limit price, so a subnet whose burn jumped is refused, as on chain;
+6. teams whose last UID the chain pruned leave (``deregistered``); leavers (and switchers)
+   sell their alpha (``sell_on_exit``).
+
+The forecast: income now ``I``, subnet USD-price drift ``mu`` and volatility ``sigma`` per day
+(EMAs over ``forecast_window_days``), optimism quantile ``z``, cost of capital ``rho`` per day,
+horizon ``H``: the present value of income is ``I x A(rho - g)`` with
+``g = clip(mu + z sigma / sqrt(H), +-forecast_drift_cap)`` and ``A(x) = (1 - exp(-x H)) / x``
+(an annuity with growth); costs ``c x A(rho)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field
+
+from dtaosim.agents.exogenous import next_hotkey
+from dtaosim.agents.hardware import HardwareConfig, hardware_table
+from dtaosim.agents.stake import sell_from_holder
+from dtaosim.agents.teams import (
+    ACTIVE,
+    CANDIDATE,
+    EXIT_REASONS,
+    FREE,
+    GONE,
+    R_COST,
+    R_DEREGISTERED,
+    R_DISSOLVED,
+    R_OUTSIDE,
+    R_SWITCHED,
+    T_ENTRANT,
+    T_REST,
+    T_TOP_DECILE,
+    T_TOP_QUARTILE,
+    TeamState,
+)
+from dtaosim.chain.presets import Mechanism
+from dtaosim.errors import RegistrationError
+from dtaosim.state.chain_state import SI, STAKE_HOLDERS, ChainState
+from dtaosim.state.neurons import NH, NI
+from dtaosim.units import BLOCKS_PER_DAY, RAO_PER_TAO
+
+__all__ = ["MinerTeams", "MinersConfig", "SubnetView", "annuity"]
+
+_RAO = float(RAO_PER_TAO)
+
+
+class MinersConfig(BaseModel):
+    """Miner teams: population, selling and decisions (section ``[miners]``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # --- population
+    skill_sigma: float = Field(
+        1.0, gt=0, le=5, description="log-s.d. of the lognormal skill draw (dimensionless)")
+    team_size_mean: float = Field(
+        2.0, ge=1, le=50, description="mean people per team: 1 + Poisson(mean - 1) (people)")
+    capital_rate_min: float = Field(
+        0.25, ge=0, le=5, description="lowest cost of capital (1/year; agentFIL: 25-50%)")
+    capital_rate_max: float = Field(
+        0.50, ge=0, le=5, description="highest cost of capital (1/year), uniform in between")
+    optimism_mean: float = Field(
+        0.6, gt=0, lt=1,
+        description="mean forecast quantile (0.5 = unbiased; Beta draw; dimensionless)")
+    optimism_concentration: float = Field(
+        10.0, gt=0, le=1000, description="Beta concentration a + b of the optimism draw")
+    self_assessment_sigma: float = Field(
+        0.5, ge=0, le=5,
+        description="s.d. of a team's view of its own log skill, read at its optimism "
+                    "quantile when it guesses its rank (log-skill units)")
+    loyal_fraction: float = Field(
+        0.1, ge=0, le=1,
+        description="share of teams that never leave on cost or outside option (Kwon et al. "
+                    "2019: loyal vs fickle miners; share assumed)")
+    outside_salary_usd_year: float = Field(
+        206_000.0, ge=0, le=1e8,
+        description="outside salary per person (USD/year; US ML engineer 2025: ~206k)")
+    outside_skill_premium: float = Field(
+        0.56, ge=0, le=10,
+        description="salary premium of the most skilled (x skill percentile; AI skill premium "
+                    "~56%)")
+    outside_option_weight: float = Field(
+        0.1, ge=0, le=1,
+        description="share of the team's outside salary that mining gives up (part-time "
+                    "teams; dimensionless; assumed)")
+    funding_skill_quantile: float = Field(
+        0.9, ge=0, le=1,
+        description="teams above this skill percentile may be offered funding to launch "
+                    "their own network (dimensionless)")
+    funding_offers_per_year: float = Field(
+        0.01, ge=0, le=365,
+        description="offers per eligible team per year (1/year; assumed from ~2-4 Bittensor "
+                    "teams a year raising to leave: Nous Research)")
+    funding_median_usd: float = Field(
+        10e6, ge=0, le=1e11,
+        description="median value of an offer (USD; Nous $50M, Gensyn $43M, Prime Intellect "
+                    "~$70M; decentralised-AI VC ~$0.4-0.65B/year)")
+    funding_sigma: float = Field(
+        1.0, ge=0, le=5, description="log-s.d. of the offer value (dimensionless)")
+    funding_horizon_days: float = Field(
+        1095.0, gt=0, le=36_500,
+        description="days over which an offer's value is spread when compared with staying "
+                    "(days)")
+    # --- selling
+    sell_extra_fraction: float = Field(
+        0.5, ge=0, le=1,
+        description="share of each hour's alpha income sold on top of what covers the USD "
+                    "costs (dimensionless)")
+    sell_on_exit: bool = Field(True, description="a leaving team sells all its alpha")
+    # --- decisions
+    window_days: float = Field(
+        21.0, ge=1, le=365,
+        description="window of the income moving average a team judges itself on (days; "
+                    "BEHAVIOUR.md: 14-30)")
+    forecast_window_days: float = Field(
+        30.0, ge=1, le=365,
+        description="window of the subnet price drift and volatility estimates (days)")
+    forecast_drift_cap_per_year: float = Field(
+        2.0, ge=0, le=100,
+        description="cap on the absolute price growth a forecast extrapolates (1/year): a "
+                    "few weeks' trend is not projected over the horizon unchecked")
+    min_days: float = Field(
+        7.0, ge=0, le=365, description="days on a subnet before a team considers leaving (days)")
+    horizon_days: float = Field(
+        90.0, ge=1, le=3650, description="planning horizon of every valuation (days)")
+    review_per_day: float = Field(
+        0.15, gt=0, le=1,
+        description="probability that a team reviews staying on a given day (1/day)")
+    exit_band: float = Field(
+        0.1, ge=0, le=10,
+        description="leave on cost when the forecast margin is below -band (fraction of "
+                    "cost; hysteresis against entry_hurdle)")
+    logit_scale: float = Field(
+        0.2, gt=0, le=10,
+        description="scale of the logit that draws exits and choices (fraction of cost)")
+    entry_hurdle: float = Field(
+        0.25, ge=0, le=10,
+        description="entry needs a net present value above this share of the committed "
+                    "costs (operating costs over the horizon + entry cost)")
+    outside_hurdle: float = Field(
+        0.2, ge=0, le=10,
+        description="leave for the outside option when it beats staying by this share of its "
+                    "value")
+    switch_hurdle: float = Field(
+        0.5, ge=0, le=10,
+        description="switch subnet when the best other subnet beats staying by this share "
+                    "of the committed costs")
+    # --- the outside pool
+    entry_pool_per_day: float = Field(
+        30.0, ge=0, le=100_000,
+        description="candidate teams joining the outside pool per day per run (1/day; "
+                    "assumed)")
+    candidate_patience_days: float = Field(
+        14.0, gt=0, le=3650, description="days a candidate waits for a good subnet (days)")
+
+
+def annuity(rate: NDArray[np.float64], horizon: float) -> NDArray[np.float64]:
+    """Present value of 1 per day for ``horizon`` days at continuous ``rate`` per day.
+
+    ``(1 - exp(-rate H)) / rate``, and ``H`` where ``rate`` is 0 (finite for negative rates).
+    """
+    x = np.asarray(rate, dtype=np.float64) * horizon
+    small = np.abs(x) < 1e-9
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        a = -np.expm1(-x) / np.where(small, 1.0, rate)
+    return np.where(small, horizon, a)
+
+
+@dataclass
+class SubnetView:
+    """What every team can read about the subnets each day (arrays ``(runs, subnets)``).
+
+    Attributes
+    ----------
+    exists
+        Slot holds a subnet.
+    usd_per_alpha
+        Alpha spot price in USD.
+    mu, sigma
+        EMA drift and volatility of the daily log change of the USD alpha price (per day).
+    pay_by_rank : ndarray of float64, (runs, subnets, uids)
+        Alpha per day paid at each miner rank (best first), from the last epoch's incentives and
+        the last day's miner payout.
+    ranked_skill : ndarray of float64, (runs, subnets, uids)
+        Log skills of the active teams' UIDs, ascending, padded with ``-1e6`` at the start.
+    burn_tao
+        Current registration burn (TAO).
+    """
+
+    exists: NDArray[np.bool_]
+    usd_per_alpha: NDArray[np.float64]
+    mu: NDArray[np.float64]
+    sigma: NDArray[np.float64]
+    pay_by_rank: NDArray[np.float64]
+    ranked_skill: NDArray[np.float64]
+    burn_tao: NDArray[np.float64]
+
+
+_PAD = -1e6  # log skill of an empty rank
+_OFFSET = 1e7  # separates subnets in the flattened rank search
+
+
+def _logistic(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+class MinerTeams:
+    """The miner-team actor: population arrays, UID map and the hourly and daily steps."""
+
+    def __init__(self, cfg: MinersConfig, hardware: HardwareConfig, teams: TeamState,
+                 pool: TeamState, uid_team: NDArray[np.int32], uid_prev: NDArray[np.int64],
+                 next_coldkey: NDArray[np.int64]) -> None:
+        self.cfg = cfg
+        self.hardware = hardware
+        self.teams = teams
+        self.pool = pool
+        self.uid_team = uid_team
+        self.uid_prev = uid_prev
+        self.next_coldkey = next_coldkey
+        self.n_teams = np.zeros(teams.runs, dtype=np.int64)  # slots used per run
+        self.diss_rate = np.zeros(uid_team.shape[:2])  # TAO per staked alpha, last hour
+        self.exits = np.zeros((teams.runs, len(EXIT_REASONS)), dtype=np.int64)
+        self.entries = np.zeros(teams.runs, dtype=np.int64)
+        self.leaving_share = np.zeros(teams.runs)  # miner income share of today's leavers
+        self._pending: list[tuple[NDArray, ...]] = []  # (run, team, slot, alpha) to sell
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def create(cls, state: ChainState, cfg: MinersConfig, hardware: HardwareConfig,
+               rngs: list[np.random.Generator]) -> MinerTeams:
+        """The starting teams: one per (subnet, coldkey) of the starting metagraph's miners.
+
+        A miner UID is one without a validator permit and not the owner's hotkey; the
+        coldkey's miner UIDs on a subnet form one team. Every team's profile is drawn as an
+        entrant's (:meth:`_draw`); skill tiers are assigned within each run's starting teams.
+        """
+        nrn = state.neurons
+        if nrn is None:
+            raise ValueError("miner teams need a state with UIDs (state.neurons)")
+        runs, subnets, uids = nrn.runs, nrn.subnets, nrn.uids
+        hot = nrn.ints[:, :, NI.HOTKEY, :]
+        cold = nrn.ints[:, :, NI.COLDKEY, :]
+        owner = nrn.hyper[:, :, NH.OWNER_HOTKEY][:, :, None]
+        exists = (state.ints[:, :, SI.EXISTS] != 0)[:, :, None]
+        miner = (hot >= 0) & ~nrn.permit & (hot != owner) & exists
+        uid_team = np.full((runs, subnets, uids), -1, dtype=np.int32)
+        counts = np.zeros(runs, dtype=np.int64)
+        keys_per_run = []
+        for r in range(runs):  # per run: unique (slot, coldkey) pairs (no loop over UIDs)
+            k, u = np.nonzero(miner[r])
+            key = k.astype(np.int64) * (1 << 40) + cold[r, k, u]
+            uniq, inv = np.unique(key, return_inverse=True)
+            uid_team[r, k, u] = inv
+            counts[r] = uniq.size
+            keys_per_run.append(uniq)
+        cap = max(64, int(counts.max()) * 2)
+        teams = TeamState.empty(runs, cap)
+        pool_cap = max(16, int(math.ceil(cfg.entry_pool_per_day * cfg.candidate_patience_days
+                                         * 1.5)) + 16)
+        pool = TeamState.empty(runs, pool_cap)
+        next_ck = np.array([max(int(cold[r].max()), int(nrn.hotkey[r].max())) + 1
+                            for r in range(runs)], dtype=np.int64) + (1 << 32)
+        self = cls(cfg, hardware, teams, pool, uid_team,
+                   nrn.ints[:, :, NI.EARNED_MINER, :].copy(), next_ck)
+        block = int(state.block)
+        for r, g in enumerate(rngs):
+            n = int(counts[r])
+            rows = np.arange(n)
+            self._draw(teams, r, rows, g, day=0.0)
+            uniq = keys_per_run[r]
+            teams.coldkey[r, :n] = uniq & ((1 << 40) - 1)
+            teams.slot[r, :n] = (uniq >> 40).astype(np.int32)
+            teams.subnet_reg[r, :n] = state.ints[r, teams.slot[r, :n], SI.REGISTERED_AT]
+            teams.n_uids[r, :n] = np.bincount(uid_team[r][uid_team[r] >= 0], minlength=n)
+            teams.start_uids[r, :n] = teams.n_uids[r, :n]
+            teams.status[r, :n] = ACTIVE
+            teams.entered_block[r, :n] = block
+            q = np.argsort(np.argsort(-teams.skill[r, :n], kind="stable"), kind="stable") / n
+            teams.tier[r, :n] = np.where(q < 0.1, T_TOP_DECILE,
+                                         np.where(q < 0.25, T_TOP_QUARTILE, T_REST))
+        self.n_teams[:] = counts
+        self._update_diss_rate(state)
+        return self
+
+    def _draw(self, ts: TeamState, r: int, rows: NDArray[np.int64], g: np.random.Generator,
+              day: float) -> None:
+        """Draw the profiles of rows ``rows`` of run ``r`` (skill, hardware, costs, ...)."""
+        cfg = self.cfg
+        n = rows.size
+        if n == 0:
+            return
+        tab = hardware_table()
+        z = g.standard_normal(n)
+        ts.log_skill[r, rows] = cfg.skill_sigma * z
+        ts.skill[r, rows] = np.exp(cfg.skill_sigma * z)
+        ts.skill_pct[r, rows] = 0.5 * (1.0 + _erf(z / math.sqrt(2.0)))
+        hw = g.choice(len(tab.names), size=n, p=self.hardware.probabilities())
+        ts.hardware[r, rows] = hw
+        ts.cost_uid_day[r, rows] = tab.usd_per_day[hw]
+        ts.sunk[r, rows] = tab.sunk_fraction[hw]
+        ts.setup_usd[r, rows] = tab.setup_usd[hw]
+        size = 1 + g.poisson(cfg.team_size_mean - 1.0, n)
+        ts.team_size[r, rows] = size
+        lo, hi = sorted((cfg.capital_rate_min, cfg.capital_rate_max))
+        ts.capital_rate[r, rows] = g.uniform(lo, hi, n)
+        a = cfg.optimism_mean * cfg.optimism_concentration
+        b = (1.0 - cfg.optimism_mean) * cfg.optimism_concentration
+        q = np.clip(g.beta(a, b, n), 1e-6, 1 - 1e-6)
+        ts.optimism_z[r, rows] = _ndtri(q)
+        ts.loyal[r, rows] = g.random(n) < cfg.loyal_fraction
+        ts.outside_usd_day[r, rows] = (cfg.outside_salary_usd_year / 365.0 * size
+                                       * (1.0 + cfg.outside_skill_premium
+                                          * ts.skill_pct[r, rows])
+                                       * cfg.outside_option_weight)
+        ts.joined_day[r, rows] = day
+        ts.tier[r, rows] = T_ENTRANT
+
+    # ------------------------------------------------------------------ helpers
+    def _team_index(self) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
+        """UIDs held by a team and their flat team index ``run x capacity + team``."""
+        held = self.uid_team >= 0
+        cap = self.teams.capacity
+        flat = (np.arange(self.teams.runs)[:, None, None] * cap + self.uid_team)[held]
+        return held, flat
+
+    def _team_sum(self, per_uid: NDArray, held: NDArray[np.bool_],
+                  flat: NDArray[np.int64]) -> NDArray[np.float64]:
+        tot = np.bincount(flat, weights=per_uid[held].astype(np.float64),
+                          minlength=self.teams.runs * self.teams.capacity)
+        return tot.reshape(self.teams.runs, self.teams.capacity)
+
+    def _update_diss_rate(self, state: ChainState) -> None:
+        """Pool TAO per alpha a dissolution would pay holders (chain's pro-rata weights)."""
+        i = state.ints
+        w = sum(i[:, :, f] for f in STAKE_HOLDERS) + i[:, :, SI.PROTOCOL_ALPHA] \
+            + np.where(i[:, :, SI.LEGACY] != 0, 0, i[:, :, SI.ALPHA_IN])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.diss_rate = np.where(w > 0, i[:, :, SI.TAO_RESERVE] / np.maximum(w, 1), 0.0)
+
+    def usd_per_alpha_rao(self, state: ChainState, tao_usd: NDArray[np.float64]
+                          ) -> NDArray[np.float64]:
+        """USD per RAO of alpha on each team's subnet, ``(runs, teams)`` (0 without one)."""
+        price = state.spot_price() * tao_usd[:, None] / _RAO
+        slot = self.teams.slot
+        return np.where(slot >= 0, np.take_along_axis(price, np.maximum(slot, 0), axis=1), 0.0)
+
+    # ------------------------------------------------------------------ hourly
+    def hourly(self, state: ChainState, mech: Mechanism, tao_usd: NDArray[np.float64],
+               day: float, dt_days: float) -> None:
+        """Dissolutions, income, costs and selling (module docstring)."""
+        ts = self.teams
+        self._dissolved(state, tao_usd)
+        held, flat = self._team_index()
+        earned = state.neurons.ints[:, :, NI.EARNED_MINER, :]
+        d = np.maximum(earned - self.uid_prev, 0)
+        self.uid_prev[...] = earned
+        inc = self._team_sum(d, held, flat)
+        ts.alpha_held += inc.astype(np.int64)
+        ts.income_alpha += inc
+        ts.day_alpha += inc
+        active = ts.status == ACTIVE
+        cost = np.where(active, ts.cost_uid_day * ts.n_uids, 0.0) \
+            * self.hardware.price_index(day) * dt_days
+        ts.cost_usd += cost
+        ts.cash_usd -= cost
+        upa = self.usd_per_alpha_rao(state, tao_usd)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            need = np.where(upa > 0, np.maximum(-ts.cash_usd, 0.0) / upa, 0.0)
+        want = np.floor(need + self.cfg.sell_extra_fraction * inc)
+        sell = np.where(active & (upa > 0), np.minimum(want, ts.alpha_held), 0).astype(np.int64)
+        r, t = np.nonzero(sell > 0)
+        if r.size:
+            sold = self._sell(state, mech, r, t, ts.slot[r, t], sell[r, t], tao_usd)
+            ts.alpha_held[r, t] -= sold
+            self._debit_uids(state, r, t, sold)
+        self._update_diss_rate(state)
+
+    def _sell(self, state: ChainState, mech: Mechanism, r: NDArray[np.int64],
+              t: NDArray[np.int64], k: NDArray[np.int64], amt: NDArray[np.int64],
+              tao_usd: NDArray[np.float64]) -> NDArray[np.int64]:
+        """Sell ``amt`` RAO of alpha for team ``t`` of run ``r`` on subnet slot ``k`` (one
+        entry each; a team may appear more than once) in one batch through the pools.
+
+        Books the TAO and USD received; returns the alpha sold per entry (the caller takes it
+        off the books). All entries on a subnet sell together, so they share the slippage.
+        """
+        ts = self.teams
+        key = r * state.subnets + k
+        size = state.runs * state.subnets
+        req = np.bincount(key, weights=amt.astype(np.float64), minlength=size)
+        req = req.astype(np.int64).reshape(state.runs, state.subnets)
+        sold_k, tao_k = sell_from_holder(state, mech, req, SI.STAKE_MINERS)
+        full = sold_k[r, k] == req[r, k]
+        frac = np.where(req[r, k] > 0, sold_k[r, k] / np.maximum(req[r, k], 1), 0.0)
+        sold = np.where(full, amt, np.floor(amt * frac).astype(np.int64))
+        # a partial fill (price limit hit) leaves floor dust: give it to the largest seller
+        part = np.flatnonzero(~full & (sold_k[r, k] > 0))
+        if part.size:
+            left = sold_k.ravel().copy()
+            np.subtract.at(left, key, sold)
+            for key_i in np.unique(key[part]):
+                j = part[key[part] == key_i]
+                jj = j[np.argmax(amt[j])]
+                sold[jj] += left[key_i]
+                left[key_i] = 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tao = np.where(sold_k[r, k] > 0, tao_k[r, k] * (sold / np.maximum(sold_k[r, k], 1)),
+                           0.0) / _RAO
+        usd = tao * tao_usd[r]
+        np.add.at(ts.income_tao, (r, t), tao)
+        np.add.at(ts.income_usd, (r, t), usd)
+        np.add.at(ts.cash_usd, (r, t), usd)
+        return sold
+
+    def _debit_uids(self, state: ChainState, r: NDArray[np.int64], t: NDArray[np.int64],
+                    sold: NDArray[np.int64]) -> None:
+        """Take each team's sale from its UIDs' stakes, pro rata to them (never below 0)."""
+        ts = self.teams
+        per_team = np.zeros((ts.runs, ts.capacity))
+        np.add.at(per_team, (r, t), sold.astype(np.float64))
+        held, flat = self._team_index()
+        stake = state.neurons.ints[:, :, NI.ALPHA_STAKE, :]
+        tot = self._team_sum(stake, held, flat)
+        rr, kk, uu = np.nonzero(held)
+        team = self.uid_team[rr, kk, uu]
+        want = per_team[rr, team]
+        go = want > 0
+        if not go.any():
+            return
+        rr, kk, uu, team, want = rr[go], kk[go], uu[go], team[go], want[go]
+        s = stake[rr, kk, uu]
+        share = np.where(tot[rr, team] > 0, s / np.maximum(tot[rr, team], 1.0), 0.0)
+        stake[rr, kk, uu] = s - np.minimum(s, np.floor(want * share).astype(np.int64))
+
+    def _dissolved(self, state: ChainState, tao_usd: NDArray[np.float64]) -> None:
+        """Teams whose subnet slot was dissolved (or re-registered) leave."""
+        ts = self.teams
+        active = ts.status == ACTIVE
+        if not active.any():
+            return
+        k = np.maximum(ts.slot, 0)
+        reg = np.take_along_axis(state.ints[:, :, SI.REGISTERED_AT], k, axis=1)
+        ex = np.take_along_axis(state.ints[:, :, SI.EXISTS], k, axis=1)
+        gone = active & ((reg != ts.subnet_reg) | (ex == 0))
+        if not gone.any():
+            return
+        r, t = np.nonzero(gone)
+        tao = ts.alpha_held[r, t] * self.diss_rate[r, k[r, t]] / _RAO
+        ts.income_tao[r, t] += tao
+        ts.income_usd[r, t] += tao * tao_usd[r]
+        ts.cash_usd[r, t] += tao * tao_usd[r]
+        ts.alpha_held[r, t] = 0
+        slots = np.zeros(self.uid_team.shape[:2], dtype=bool)
+        slots[r, k[r, t]] = True
+        self.uid_team[slots] = -1
+        self.uid_prev[slots] = 0
+        self._leave(state, r, t, R_DISSOLVED)
+
+    def _leave(self, state: ChainState, r: NDArray[np.int64], t: NDArray[np.int64],
+               reason: int) -> None:
+        """Mark teams as gone: reason, block, no UIDs (their UIDs stay until pruned)."""
+        ts = self.teams
+        ts.status[r, t] = GONE
+        ts.exit_reason[r, t] = reason
+        ts.exited_block[r, t] = state.block
+        ts.n_uids[r, t] = 0
+        np.add.at(self.exits[:, reason], r, 1)
+        gone = np.zeros((ts.runs, ts.capacity), dtype=bool)
+        gone[r, t] = True
+        held = self.uid_team >= 0
+        lost = held & np.take_along_axis(gone, np.maximum(self.uid_team, 0).reshape(ts.runs, -1),
+                                         axis=1).reshape(self.uid_team.shape)
+        self.uid_team[lost] = -1
+
+    # ------------------------------------------------------------------ daily
+    def subnet_view(self, state: ChainState, tao_usd: NDArray[np.float64],
+                    mu: NDArray[np.float64], sigma: NDArray[np.float64],
+                    miner_pay_day: NDArray[np.float64]) -> SubnetView:
+        """The subnets as the teams see them today (:class:`SubnetView`)."""
+        nrn = state.neurons
+        exists = state.ints[:, :, SI.EXISTS] != 0
+        upa = state.spot_price() * tao_usd[:, None]
+        owner = nrn.hyper[:, :, NH.OWNER_HOTKEY][:, :, None]
+        miner = (nrn.ints[:, :, NI.HOTKEY, :] >= 0) & ~nrn.permit \
+            & (nrn.ints[:, :, NI.HOTKEY, :] != owner)
+        inc = np.where(miner, nrn.floats[:, :, 0, :], 0.0)  # NF.INCENTIVE
+        tot = inc.sum(axis=2, keepdims=True)
+        share = np.where(tot > 0, inc / np.where(tot > 0, tot, 1.0), 0.0)
+        pay = -np.sort(-share, axis=2) * miner_pay_day[:, :, None]
+        active = self.eligible(state)
+        ls = np.where(active, self.uid_log_skill(), _PAD)
+        ls.sort(axis=2)
+        burn = state.ints[:, :, SI.NEURON_BURN] / _RAO
+        return SubnetView(exists, upa, mu, sigma, pay, ls, burn)
+
+    def eligible(self, state: ChainState) -> NDArray[np.bool_]:
+        """Miner UIDs held by an active team (validators weight only these)."""
+        held = self.uid_team >= 0
+        st = np.take_along_axis(self.teams.status, np.maximum(self.uid_team, 0).reshape(
+            self.teams.runs, -1), axis=1).reshape(self.uid_team.shape)
+        return held & (st == ACTIVE) & ~state.neurons.permit
+
+    def uid_log_skill(self) -> NDArray[np.float64]:
+        """Log skill of the team holding each UID (0 where none)."""
+        ls = np.take_along_axis(self.teams.log_skill, np.maximum(self.uid_team, 0).reshape(
+            self.teams.runs, -1), axis=1).reshape(self.uid_team.shape)
+        return np.where(self.uid_team >= 0, ls, 0.0)
+
+    def _value(self, view: SubnetView, r: int, log_skill: NDArray[np.float64],
+               opt_z: NDArray[np.float64], cost_day: NDArray[np.float64],
+               rho: NDArray[np.float64], entry_usd: NDArray[np.float64],
+               tao_usd: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Net present value of entering each subnet of run ``r`` for a set of teams.
+
+        Returns ``(npv, committed)``, both ``(teams, subnets)`` in USD: ``npv`` = PV(pay at the
+        perceived rank) - PV(cost) - set-up - burn; ``committed`` = PV(cost) + set-up + burn.
+        """
+        cfg = self.cfg
+        n_sub, n_uid = view.ranked_skill.shape[1:]
+        own = log_skill + opt_z * cfg.self_assessment_sigma
+        flat = (view.ranked_skill[r] + _OFFSET * np.arange(n_sub)[:, None]).ravel()
+        q = own[:, None] + _OFFSET * np.arange(n_sub)[None, :]
+        pos = np.searchsorted(flat, q, side="right")
+        rank = (np.arange(1, n_sub + 1)[None, :] * n_uid) - pos  # UIDs scoring above
+        pay_alpha = view.pay_by_rank[r][np.arange(n_sub)[None, :], np.minimum(rank, n_uid - 1)]
+        pay_alpha = np.where(rank < n_uid, pay_alpha, 0.0) / _RAO
+        pay_usd = pay_alpha * view.usd_per_alpha[r][None, :]
+        h = cfg.horizon_days
+        g = self._growth(view.mu[r][None, :], view.sigma[r][None, :], opt_z[:, None])
+        pv_pay = pay_usd * annuity(rho[:, None] - g, h)
+        pv_cost = cost_day[:, None] * annuity(rho, h)[:, None]
+        fixed = entry_usd[:, None] + view.burn_tao[r][None, :] * tao_usd
+        npv = pv_pay - pv_cost - fixed
+        npv = np.where(view.exists[r][None, :], npv, -np.inf)
+        return npv, pv_cost + fixed
+
+    def daily(self, state: ChainState, mech: Mechanism, tao_usd: NDArray[np.float64],
+              day: float, view: SubnetView, rngs: list[np.random.Generator]) -> None:
+        """Forecast inputs, pool, exits, switches, entries, deregistrations (module doc)."""
+        cfg = self.cfg
+        ts = self.teams
+        self.leaving_share[:] = 0.0
+        active = ts.status == ACTIVE
+        upa = self.usd_per_alpha_rao(state, tao_usd)
+        x = ts.day_alpha * upa
+        a = min(1.0, 2.0 / (cfg.window_days + 1.0))
+        ts.ema_income_usd[:] = np.where(active & (ts.ema_days == 0), x,
+                                        np.where(active, ts.ema_income_usd
+                                                 + a * (x - ts.ema_income_usd),
+                                                 ts.ema_income_usd))
+        ts.ema_days += active
+        ts.day_alpha[:] = 0.0
+        total_income = np.where(active, ts.ema_income_usd, 0.0).sum(axis=1)
+
+        self._refill_pool(day, rngs)
+        stay, cost = self._stay_per_day(view, day)
+        leavers = self._exits(state, stay, cost, rngs)
+        # market feedback input: income share of today's voluntary leavers
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.leaving_share[:] = np.where(
+                total_income > 0, np.where(leavers, ts.ema_income_usd, 0.0).sum(axis=1)
+                / np.where(total_income > 0, total_income, 1.0), 0.0)
+        movers, targets, limits = self._switch_choices(tao_usd, view, rngs, stay, cost)
+        self._enter(state, mech, tao_usd, day, view, rngs, movers, targets, limits)
+
+    def _refill_pool(self, day: float, rngs: list[np.random.Generator]) -> None:
+        cfg = self.cfg
+        pool = self.pool
+        stale = (pool.status == CANDIDATE) & (day - pool.joined_day >= cfg.candidate_patience_days)
+        pool.status[stale] = FREE
+        for r, g in enumerate(rngs):
+            n = int(g.poisson(cfg.entry_pool_per_day))
+            free = np.flatnonzero(pool.status[r] == FREE)[:n]
+            self._draw(pool, r, free, g, day)
+            pool.status[r, free] = CANDIDATE
+
+    def _growth(self, mu: NDArray[np.float64], sigma: NDArray[np.float64],
+                opt_z: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Price growth per day a team extrapolates: recent drift plus its optimism quantile of
+        the horizon-average, capped at ``forecast_drift_cap_per_year``."""
+        cap = self.cfg.forecast_drift_cap_per_year / 365.0
+        g = mu + opt_z * sigma / math.sqrt(self.cfg.horizon_days)
+        return np.clip(g, -cap, cap)
+
+    def _stay_per_day(self, view: SubnetView, day: float) -> tuple[NDArray, NDArray]:
+        """Forecast USD per day of staying (income read at the team's quantile, less the
+        avoidable cost) and the full cost per day, ``(runs, teams)`` each."""
+        cfg = self.cfg
+        ts = self.teams
+        k = np.maximum(ts.slot, 0)
+        mu = np.take_along_axis(view.mu, k, axis=1)
+        sig = np.take_along_axis(view.sigma, k, axis=1)
+        rho = ts.capital_rate / 365.0
+        h = cfg.horizon_days
+        grow = annuity(rho - self._growth(mu, sig, ts.optimism_z), h) / annuity(rho, h)
+        cost = ts.cost_uid_day * np.maximum(ts.n_uids, 1) * self.hardware.price_index(day)
+        return ts.ema_income_usd * grow - cost * (1.0 - ts.sunk), cost
+
+    def _exits(self, state: ChainState, stay: NDArray[np.float64], cost: NDArray[np.float64],
+               rngs: list[np.random.Generator]) -> NDArray[np.bool_]:
+        """Cost and outside-option exits (logit, hysteresis, loyalty); returns the leavers."""
+        cfg = self.cfg
+        ts = self.teams
+        act = ts.status == ACTIVE
+        review = np.stack([g.random(ts.capacity) for g in rngs]) < cfg.review_per_day
+        able = act & review & ~ts.loyal & (ts.ema_days >= cfg.min_days)
+        u1 = np.stack([g.random(ts.capacity) for g in rngs])
+        u2 = np.stack([g.random(ts.capacity) for g in rngs])
+        m = stay / np.maximum(cost, 1e-9)
+        p_cost = _logistic((-cfg.exit_band - m) / cfg.logit_scale)
+        by_cost = able & (u1 < p_cost) & (m < 0.0)
+        # outside option: salary, or an offer to launch an own network (top skill only)
+        offer = np.zeros_like(stay)
+        elig = act & (ts.skill_pct >= cfg.funding_skill_quantile)
+        if cfg.funding_offers_per_year > 0 and elig.any():
+            for r, g in enumerate(rngs):
+                hit = elig[r] & (g.random(ts.capacity) < cfg.funding_offers_per_year / 365.0)
+                if hit.any():
+                    val = cfg.funding_median_usd * np.exp(cfg.funding_sigma
+                                                          * g.standard_normal(int(hit.sum())))
+                    offer[r, hit] = val / cfg.funding_horizon_days
+            able_out = (able | (offer > 0)) & act & ~ts.loyal
+        else:
+            able_out = able
+        outside = np.maximum(ts.outside_usd_day, offer)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gap = np.where(outside > 0, (outside - np.maximum(stay, 0.0)) / outside, -np.inf)
+        p_out = _logistic((gap - cfg.outside_hurdle) / cfg.logit_scale)
+        by_out = able_out & ~by_cost & (u2 < p_out) & (gap > 0.0)
+        for reason, mask in ((R_COST, by_cost), (R_OUTSIDE, by_out)):
+            r, t = np.nonzero(mask)
+            if r.size:
+                if cfg.sell_on_exit:
+                    self._queue_sale(state, r, t)
+                self._leave(state, r, t, reason)
+        return by_cost | by_out
+
+    def _switch_choices(self, tao_usd: NDArray[np.float64], view: SubnetView,
+                        rngs: list[np.random.Generator], stay: NDArray[np.float64],
+                        cost: NDArray[np.float64]
+                        ) -> tuple[list[NDArray], list[NDArray], list[NDArray]]:
+        """Reviewing active teams that would rather be on another subnet, its slot and the
+        burn they accept (RAO), per run."""
+        cfg = self.cfg
+        ts = self.teams
+        movers, targets, limits = [], [], []
+        h = cfg.horizon_days
+        for r, g in enumerate(rngs):
+            t = np.flatnonzero((ts.status[r] == ACTIVE) & ~ts.loyal[r]
+                               & (ts.ema_days[r] >= cfg.min_days)
+                               & (g.random(ts.capacity) < cfg.review_per_day))
+            if t.size == 0:
+                movers.append(t)
+                targets.append(t)
+                limits.append(t)
+                continue
+            rho = ts.capital_rate[r, t] / 365.0
+            cday = cost[r, t] / np.maximum(ts.n_uids[r, t], 1)  # one UID on the new subnet
+            npv, commit = self._value(view, r, ts.log_skill[r, t], ts.optimism_z[r, t], cday,
+                                      rho, ts.setup_usd[r, t], float(tao_usd[r]))
+            npv[np.arange(t.size), ts.slot[r, t]] = -np.inf
+            best, gain = self._choose(npv, commit, g)
+            stay_npv = stay[r, t] * annuity(rho, h)
+            go = (best >= 0) & (gain - stay_npv > cfg.switch_hurdle * commit[np.arange(t.size),
+                                                                             best])
+            movers.append(t[go])
+            targets.append(best[go])
+            limits.append(self._limit(npv, commit, best, float(tao_usd[r]), view, r)[go])
+        return movers, targets, limits
+
+    def _choose(self, npv: NDArray[np.float64], commit: NDArray[np.float64],
+                g: np.random.Generator) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Logit choice among subnets: best of ``npv / commit + Gumbel x logit_scale``."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            util = npv / np.maximum(commit, 1e-9) + self.cfg.logit_scale * g.gumbel(
+                size=npv.shape)
+        util = np.where(np.isfinite(npv), util, -np.inf)
+        best = np.argmax(util, axis=1)
+        ok = np.isfinite(util[np.arange(best.size), best])
+        gain = np.where(ok, npv[np.arange(best.size), best], -np.inf)
+        return np.where(ok, best, -1), gain
+
+    def _limit(self, npv: NDArray[np.float64], commit: NDArray[np.float64],
+               best: NDArray[np.int64], tao_usd: float, view: SubnetView,
+               r: int) -> NDArray[np.int64]:
+        """The most burn (RAO) a team accepts on its chosen subnet: the burn at which its
+        NPV would fall to the entry hurdle."""
+        i = np.arange(best.size)
+        b = np.maximum(best, 0)
+        burn_usd = view.burn_tao[r][b] * tao_usd
+        pv_cost_setup = commit[i, b] - burn_usd
+        slack = npv[i, b] + burn_usd - self.cfg.entry_hurdle * (pv_cost_setup + burn_usd)
+        with np.errstate(invalid="ignore"):
+            lim = np.floor(np.clip(slack / (1.0 + self.cfg.entry_hurdle) / tao_usd, 0, 1e6)
+                           * _RAO)
+        return np.where(np.isfinite(lim), lim, 0).astype(np.int64)
+
+    def _enter(self, state: ChainState, mech: Mechanism, tao_usd: NDArray[np.float64],
+               day: float, view: SubnetView, rngs: list[np.random.Generator],
+               movers: list[NDArray], targets: list[NDArray], limits: list[NDArray]) -> None:
+        """Candidates choose and register; switchers register; the pruned leave."""
+        from dtaosim.chain.uid_registration import register_hotkey
+
+        cfg = self.cfg
+        ts, pool = self.teams, self.pool
+        nrn = state.neurons
+        for r, g in enumerate(rngs):
+            c = np.flatnonzero(pool.status[r] == CANDIDATE)
+            events: list[tuple[int, int, int, int]] = []  # (kind, row, slot, limit)
+            if c.size:
+                rho = pool.capital_rate[r, c] / 365.0
+                npv, commit = self._value(view, r, pool.log_skill[r, c], pool.optimism_z[r, c],
+                                          pool.cost_uid_day[r, c]
+                                          * self.hardware.price_index(day), rho,
+                                          pool.setup_usd[r, c], float(tao_usd[r]))
+                best, gain = self._choose(npv, commit, g)
+                i = np.arange(c.size)
+                ok = (best >= 0) & (gain > cfg.entry_hurdle
+                                    * commit[i, np.maximum(best, 0)])
+                lim = self._limit(npv, commit, best, float(tao_usd[r]), view, r)
+                events += [(0, int(a), int(b), int(li))
+                           for a, b, li in zip(c[ok], best[ok], lim[ok], strict=True)]
+            events += [(1, int(a), int(b), int(li))
+                       for a, b, li in zip(movers[r], targets[r], limits[r], strict=True)]
+            for e in g.permutation(len(events)):
+                kind, row, k, lim = events[e]
+                if kind == 1 and ts.status[r, row] != ACTIVE:
+                    continue  # pruned earlier today
+                hk = next_hotkey(nrn)
+                if kind == 0:
+                    team = self._new_team_slot(r)
+                    ck = int(self.next_coldkey[r])
+                else:
+                    team = row
+                    ck = int(ts.coldkey[r, row])
+                try:
+                    reg = register_hotkey(state, mech, r, k + 1, hk, ck, limit_price=lim)
+                except RegistrationError:
+                    continue
+                burn_usd = reg.burn_paid / _RAO * float(tao_usd[r])
+                if reg.replaced_hotkey >= 0:
+                    self._lose_uid(state, r, k, reg.uid)
+                if kind == 0:
+                    ts.copy_rows(np.array([r]), np.array([team]), pool, np.array([r]),
+                                 np.array([row]))
+                    pool.status[r, row] = FREE
+                    self.next_coldkey[r] += 1
+                    self.n_teams[r] = team + 1
+                    ts.coldkey[r, team] = ck
+                    ts.tier[r, team] = T_ENTRANT
+                    ts.entered_block[r, team] = state.block
+                    ts.status[r, team] = ACTIVE
+                    ts.start_uids[r, team] = 1
+                    setup = float(ts.setup_usd[r, team])
+                else:  # switching: leave the old subnet (its alpha is sold below)
+                    old = int(ts.slot[r, team])
+                    self._queue_sale(state, np.array([r]), np.array([team]))
+                    mine = self.uid_team[r, old] == team
+                    self.uid_team[r, old][mine] = -1
+                    ts.switches[r, team] += 1
+                    self.exits[r, R_SWITCHED] += 1
+                    setup = float(ts.setup_usd[r, team])
+                ts.slot[r, team] = k
+                ts.subnet_reg[r, team] = state.ints[r, k, SI.REGISTERED_AT]
+                ts.n_uids[r, team] = 1
+                ts.ema_days[r, team] = 0
+                ts.joined_day[r, team] = day
+                ts.cost_usd[r, team] += burn_usd + setup
+                ts.cash_usd[r, team] -= burn_usd + setup
+                self.uid_team[r, k, reg.uid] = team
+                self.uid_prev[r, k, reg.uid] = 0
+                self.entries[r] += 1
+
+    def _new_team_slot(self, r: int) -> int:
+        t = int(self.n_teams[r])
+        self.teams.ensure(t + 1)
+        return t
+
+    def _lose_uid(self, state: ChainState, r: int, k: int, uid: int) -> None:
+        """The chain pruned ``uid``: its team loses it; a team left with none leaves."""
+        old = int(self.uid_team[r, k, uid])
+        self.uid_team[r, k, uid] = -1
+        self.uid_prev[r, k, uid] = 0
+        if old < 0:
+            return
+        ts = self.teams
+        ts.n_uids[r, old] -= 1
+        if ts.n_uids[r, old] <= 0 and ts.status[r, old] == ACTIVE:
+            if self.cfg.sell_on_exit:
+                self._queue_sale(state, np.array([r]), np.array([old]))
+            self._leave(state, np.array([r]), np.array([old]), R_DEREGISTERED)
+
+    def _queue_sale(self, state: ChainState, r: NDArray[np.int64],
+                    t: NDArray[np.int64]) -> None:
+        """Teams leaving their subnet: take all their alpha off the books (and their UIDs'
+        stakes) to be sold there by :meth:`liquidate`."""
+        ts = self.teams
+        amt = ts.alpha_held[r, t].copy()
+        self._debit_uids(state, r, t, amt)
+        ts.alpha_held[r, t] = 0
+        self._pending.append((r, t, ts.slot[r, t].astype(np.int64), amt))
+
+    def liquidate(self, state: ChainState, mech: Mechanism,
+                  tao_usd: NDArray[np.float64]) -> None:
+        """Leavers and switchers sell their alpha on the subnet they left (one batch).
+
+        What the chain refuses to sell (e.g. below the minimum stake) stays with a leaver, on
+        the subnet it left; a switcher leaves it behind (off its books).
+        """
+        if not self._pending:
+            return
+        r, t, k, amt = (np.concatenate(x) for x in zip(*self._pending, strict=True))
+        self._pending = []
+        sold = self._sell(state, mech, r, t, k, amt, tao_usd)
+        gone = self.teams.status[r, t] == GONE
+        np.add.at(self.teams.alpha_held, (r[gone], t[gone]), (amt - sold)[gone])
+
+    # ------------------------------------------------------------------ records
+    def record(self, state: ChainState, day: float, last_day: float) -> dict[str, NDArray]:
+        """Network columns since the last record (``CONTRACT.md``); resets the counters."""
+        ts = self.teams
+        active = ts.status == ACTIVE
+        out: dict[str, NDArray] = {"teams_active": active.sum(axis=1).astype(np.int64)}
+        for name, tier in (("retained_top_decile", T_TOP_DECILE),
+                           ("retained_top_quartile", T_TOP_QUARTILE), ("retained_rest", T_REST)):
+            start = (ts.tier == tier) & (ts.entered_block >= 0)
+            n = start.sum(axis=1)
+            out[name] = np.where(n > 0, (start & active).sum(axis=1) / np.maximum(n, 1), np.nan)
+        out["entries"] = self.entries.copy()
+        for i, reason in enumerate(EXIT_REASONS):
+            out[f"exits_{reason}"] = self.exits[:, i].copy()
+        span = day - last_day
+        q = np.full((ts.runs, 3), np.nan)
+        if span > 0:
+            since = (state.block - ts.entered_block) / BLOCKS_PER_DAY
+            days = np.clip(np.minimum(span, since), 1.0 / 24, None)
+            prof = ((ts.income_usd - ts.rec_income_usd) - (ts.cost_usd - ts.rec_cost_usd)) / days
+            for r in range(ts.runs):
+                v = prof[r, active[r]]
+                if v.size:
+                    q[r] = np.percentile(v, [10, 50, 90])
+        out["miner_profit_usd_p10"] = q[:, 0]
+        out["miner_profit_usd_p50"] = q[:, 1]
+        out["miner_profit_usd_p90"] = q[:, 2]
+        ts.rec_income_usd[:] = ts.income_usd
+        ts.rec_cost_usd[:] = ts.cost_usd
+        self.entries[:] = 0
+        self.exits[:] = 0
+        return out
+
+
+def _erf(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.vectorize(math.erf, otypes=[np.float64])(x)
+
+
+def _ndtri(p: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Inverse standard normal CDF (Acklam's rational approximation, |error| < 1.2e-9)."""
+    return np.vectorize(_ndtri_scalar, otypes=[np.float64])(p)
+
+
+def _ndtri_scalar(p: float) -> float:
+    a = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02,
+         1.383577518672690e02, -3.066479806614716e01, 2.506628277459239e00)
+    b = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02,
+         6.680131188771972e01, -1.328068155288572e01)
+    c = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00,
+         -2.549732539343734e00, 4.374664141464968e00, 2.938163982698783e00)
+    d = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00,
+         3.754408661907416e00)
+    lo = 0.02425
+    if p < lo:
+        q = math.sqrt(-2 * math.log(p))
+        return (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / \
+            ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+    if p > 1 - lo:
+        return -_ndtri_scalar(1 - p)
+    q = p - 0.5
+    r = q * q
+    return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q / \
+        (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
