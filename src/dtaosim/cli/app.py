@@ -6,8 +6,8 @@ one line ``error: <message>`` to stderr and exit with code 2 (1 for an
 output directory behind.
 
 Each command module (:mod:`dtaosim.cli.run`, :mod:`dtaosim.cli.mechanisms`,
-:mod:`dtaosim.cli.scenarios`, :mod:`dtaosim.cli.snapshot`) exposes ``register(app)``; this
-module builds the app and registers them, so command modules never import this one.
+:mod:`dtaosim.cli.scenarios`, :mod:`dtaosim.cli.snapshot`, :mod:`dtaosim.cli.validate`)
+exposes ``register(app)``; thismodule builds the app and registers them, so command modules never import this one.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from dtaosim.cli import mechanisms as mechanisms_cmd
 from dtaosim.cli import run as run_cmd
 from dtaosim.cli import scenarios as scenarios_cmd
 from dtaosim.cli import snapshot as snapshot_cmd
+from dtaosim.cli import validate as validate_cmd
 from dtaosim.errors import DtaosimError, InvariantViolation
 
 __all__ = ["app", "main"]
@@ -79,6 +80,7 @@ run_cmd.register(app)
 mechanisms_cmd.register(app)
 scenarios_cmd.register(app)
 snapshot_cmd.register(app)  # `dtaosim snapshot` (live chain through the bittensor SDK)
+validate_cmd.register(app)  # `dtaosim validate RUN_DIR`
 
 
 def main() -> None:
