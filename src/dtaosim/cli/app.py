@@ -7,7 +7,8 @@ output directory behind.
 
 Each command module (:mod:`dtaosim.cli.run`, :mod:`dtaosim.cli.mechanisms`,
 :mod:`dtaosim.cli.scenarios`, :mod:`dtaosim.cli.snapshot`, :mod:`dtaosim.cli.validate`)
-exposes ``register(app)``; thismodule builds the app and registers them, so command modules never import this one.
+exposes ``register(app)``; this module builds the app and registers them, so command modules
+never import this one.
 """
 
 from __future__ import annotations
