@@ -84,7 +84,7 @@ def test_scenarios_command_lists_and_shows(tmp_path: Path) -> None:
 
 def test_legacy_validators_count_is_read() -> None:
     cfg = RunConfig.model_validate({"validators": 8, "uids": 16})
-    assert cfg.n_validators == 8 and cfg.validators.sell_fraction == 0.3
+    assert cfg.n_validators == 8 and cfg.validators.sell_fraction == 0.45
 
 
 def test_agents_need_uids() -> None:

@@ -56,3 +56,33 @@ def test_score_rows_matches_the_numpy_reference() -> None:
         _score_rows(got, permit, rows, uid, 0, 1.3, noise, owner_share)
         np.testing.assert_array_equal(got, want)
         assert not np.array_equal(got[rows], w[rows])  # the rows were rescored
+
+
+def _spread_reference(stake, permit, delta):  # type: ignore[no-untyped-def]
+    """The documented rule, subnet by subnet in NumPy."""
+    held = np.where(permit, stake, 0)
+    tot = held.sum(axis=2)
+    for r, k in zip(*np.nonzero((delta != 0) & (tot > 0)), strict=True):
+        d, h, t = int(delta[r, k]), held[r, k], int(tot[r, k])
+        d = max(d, -t)
+        part = np.floor(h / t * d).astype(np.int64)
+        part[int(np.argmax(h))] += d - int(part.sum())
+        stake[r, k] += np.maximum(part, -stake[r, k])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 40), st.integers(0, 14), st.integers(0, 15), st.integers(0, 2**32))
+def test_spread_over_validators_is_the_numpy_rule(uids: int, mag: int, dmag: int,
+                                                  seed: int) -> None:
+    from dtaosim.agents.stake import _spread
+
+    rng = np.random.default_rng(seed)
+    stake = rng.integers(0, 10**mag + 1, (2, 5, uids)).astype(np.int64)
+    stake[:, :, : uids // 2] = stake[:, :, :1]  # ties for the largest
+    permit = rng.random((2, 5, uids)) < 0.5
+    delta = rng.integers(-(10**dmag), 10**dmag + 1, (2, 5)).astype(np.int64)
+    delta[rng.random((2, 5)) < 0.2] = 0
+    want, got = stake.copy(), stake.copy()
+    _spread_reference(want, permit, delta)
+    _spread(got, permit, delta)
+    np.testing.assert_array_equal(got, want)

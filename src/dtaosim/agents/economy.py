@@ -1,15 +1,16 @@
 """The economy: every agent population of a run, stepped at its cadence.
 
 :class:`Economy` holds the actors and what they share (the TAO/USD market, the subnets'
-price statistics, one random stream per run) and is what the scenario driver
+price statistics, random streams per run) and is what the scenario driver
 (:func:`dtaosim.experiments.simulation.simulate`) calls at every action step::
 
     economy = Economy.create(state, cfg, seed)       # cfg: EconomyConfig (the scenario)
     ...
     economy.step(state, mech, dt_blocks)            # hourly; daily work when a day has passed
 
-Cadences: the chain kernel runs every block; each action step (hourly) the market moves,
-validators and owners sell part of what they were paid, and miner teams book income and costs
+Cadences: the chain kernel runs every block; each action step (hourly) the market moves, noise
+traders move stake in and out of the pools (zero mean), validators and owners sell part of what
+they were paid, and miner teams book income and costs
 and sell; once a day the subnets' statistics are updated, teams decide (exits, switches,
 entries - registrations through the chain), leavers sell, and validators rescore the miners.
 
@@ -28,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dtaosim.agents.hardware import HardwareConfig, hardware_table
 from dtaosim.agents.market import MarketConfig, MarketState
 from dtaosim.agents.miners import MinersConfig, MinerTeams, SubnetView
+from dtaosim.agents.noise import NoiseConfig, NoiseState
 from dtaosim.agents.owners import OwnersConfig, OwnersState
 from dtaosim.agents.scoring import ScoringConfig
 from dtaosim.agents.teams import ACTIVE, EXIT_REASONS, TIER_NAMES
@@ -61,6 +63,7 @@ class EconomyConfig(BaseModel):
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     validators: ValidatorsConfig = Field(default_factory=ValidatorsConfig)
     owners: OwnersConfig = Field(default_factory=OwnersConfig)
+    noise: NoiseConfig = Field(default_factory=NoiseConfig)
 
 
 _SIGMA0 = 0.067  # starting volatility estimate per day (R3 median)
@@ -70,10 +73,11 @@ class Economy:
     """The actors of one batch of runs and what they share (module docstring)."""
 
     def __init__(self, cfg: EconomyConfig, market: MarketState, miners: MinerTeams,
-                 validators: ValidatorsState, owners: OwnersState,
-                 rngs: list[np.random.Generator], state: ChainState) -> None:
+                 validators: ValidatorsState, owners: OwnersState, noise: NoiseState,
+                 rngs: dict[str, list[np.random.Generator]], state: ChainState) -> None:
         self.cfg = cfg
         self.market = market
+        self.noise = noise
         self.miners = miners
         self.validators = validators
         self.owners = owners
@@ -94,18 +98,23 @@ class Economy:
     def create(cls, state: ChainState, cfg: EconomyConfig, seed: int) -> Economy:
         """Draw every population for ``state`` (which needs UIDs; it is not modified).
 
-        Each run draws from child ``r`` of ``SeedSequence([seed, 2])``, so a run's agents do not
-        depend on how runs are batched (and the exogenous streams are untouched).
+        Random streams: run ``r`` of the teams and validators draws from child ``r`` of
+        ``SeedSequence([seed, 2])``, the market from ``[seed, 3]`` and the noise traders from
+        ``[seed, 4]``, so a run's agents do not depend on how runs are batched, the exogenous
+        streams are untouched, and two scenarios with the same seed see the same TAO/USD shocks
+        and flow noise (common random numbers) whatever the teams do.
         """
         if state.neurons is None:
             raise ValueError("agents need UIDs (uids > 0): miner teams hold UIDs")
-        rngs = [np.random.default_rng(s)
-                for s in np.random.SeedSequence([seed, 2]).spawn(state.runs)]
+        rngs = {name: [np.random.default_rng(s)
+                       for s in np.random.SeedSequence([seed, key]).spawn(state.runs)]
+                for name, key in (("teams", 2), ("market", 3), ("noise", 4))}
         market = MarketState.create(cfg.market, state.runs)
-        miners = MinerTeams.create(state, cfg.miners, cfg.hardware, rngs)
-        validators = ValidatorsState.create(state, cfg.scoring, rngs)
+        miners = MinerTeams.create(state, cfg.miners, cfg.hardware, rngs["teams"])
+        validators = ValidatorsState.create(state, cfg.scoring, rngs["teams"])
         owners = OwnersState.create(state)
-        return cls(cfg, market, miners, validators, owners, rngs, state)
+        noise = NoiseState.create(state, cfg.noise, rngs["noise"])
+        return cls(cfg, market, miners, validators, owners, noise, rngs, state)
 
     def day(self, state: ChainState) -> float:
         """Days since the economy started."""
@@ -120,7 +129,8 @@ class Economy:
         if not self.scored:
             self._rescore(state)
             self.scored = True
-        self.market.step(cfg.market, self.rngs, t1 - dt, t1)
+        self.market.step(cfg.market, self.rngs["market"], t1 - dt, t1)
+        self.noise.step(state, mech, cfg.noise, self.rngs["noise"], dt)
         self.validators.sell(state, mech, cfg.validators)
         self.owners.sell(state, mech, cfg.owners)
         self.miners.hourly(state, mech, self.market.tao_usd, t1, dt)
@@ -130,7 +140,7 @@ class Economy:
 
     def _daily(self, state: ChainState, mech: Mechanism, day: float) -> None:
         view = self._subnet_view(state)
-        self.miners.daily(state, mech, self.market.tao_usd, day, view, self.rngs)
+        self.miners.daily(state, mech, self.market.tao_usd, day, view, self.rngs["teams"])
         self.miners.liquidate(state, mech, self.market.tao_usd)
         self._rescore(state)
         self.market.shock(self.cfg.market, self.miners.leaving_share)
@@ -158,7 +168,7 @@ class Economy:
                                        self.pay_day.astype(np.float64))
 
     def _rescore(self, state: ChainState) -> None:
-        self.validators.rescore(state, self.cfg.scoring, self.rngs,
+        self.validators.rescore(state, self.cfg.scoring, self.rngs["teams"],
                                 self.miners.eligible(state), self.miners.uid_log_skill())
 
     # ------------------------------------------------------------------ outputs

@@ -51,9 +51,11 @@ class ExogenousConfig(BaseModel):
         300, ge=1, description="cadence of exogenous actions (300 blocks = 1 hour)")
     stake_flow_volatility: float = Field(
         0.0335, ge=0, le=1,
-        description="daily s.d. of net stake flow as a fraction of pool TAO (R3: 6.7%/2)")
+        description="daily s.d. of net stake flow as a fraction of pool TAO (R3: 6.7%/2); "
+                    "agents off only (with agents: [noise])")
     stake_flow_drift: float = Field(
-        0.0, ge=-1, le=1, description="daily mean net stake flow as a fraction of pool TAO")
+        0.0, ge=-1, le=1,
+        description="daily mean net stake flow as a fraction of pool TAO; agents off only")
     new_subnets_per_day: float = Field(
         0.49, ge=0, le=100, description="Poisson rate of subnet registrations (1 per 2.05 d)")
     enable_emission_after_days: float = Field(
@@ -64,7 +66,8 @@ class ExogenousConfig(BaseModel):
         60.0, ge=0, le=1000,
         description="new hotkeys per day on a subnet whose burn is at its starting level; the "
                     "rate scales with starting burn / current burn (60/day balances the burn's "
-                    "360-block half-life with its x1.26 bump)")
+                    "360-block half-life with its x1.26 bump); agents off only (with agents "
+                    "miner teams register by their own decisions)")
     newcomer_quality_sigma: float = Field(
         1.0, ge=0, le=10,
         description="s.d. of the log quality validators see in a newly registered miner")
@@ -74,19 +77,34 @@ def _stake_flows(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
                  rngs: list[np.random.Generator], dt_days: float) -> None:
     if ex.stake_flow_volatility == 0.0 and ex.stake_flow_drift == 0.0:
         return
-    before = state.ints[:, :, SI.STAKE_STAKERS].copy()
-    _net_flows(state, mech, ex, rngs, dt_days)
-    if state.neurons is not None:
-        spread_over_validators(state.neurons, state.ints[:, :, SI.STAKE_STAKERS] - before)
+    stake_flows(state, mech, ex.stake_flow_volatility, ex.stake_flow_drift, rngs, dt_days)
 
 
-def _net_flows(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
-               rngs: list[np.random.Generator], dt_days: float) -> None:
+def stake_flows(state: ChainState, mech: Mechanism, volatility: float | NDArray[np.float64],
+                drift: float | NDArray[np.float64], rngs: list[np.random.Generator],
+                dt_days: float) -> None:
+    """Random net stake flows into every subnet, for ``dt_days`` days.
+
+    Each subnet receives a net TAO flow ``y x (drift x dt + volatility x sqrt(dt) x z)``
+    (``y`` its pool TAO, ``z`` standard normal from the run's generator): a buy through
+    :func:`~dtaosim.chain.pools.buy_batch` or a sale (the TAO amount converted to alpha at the
+    spot price) through :func:`~dtaosim.chain.pools.sell_batch`, by the validators and their
+    nominators (``STAKE_STAKERS``); with UIDs the change is spread over the permitted
+    validators' stakes.
+
+    Parameters
+    ----------
+    volatility : float or ndarray of float64, (runs, subnets)
+        Daily s.d. of the flow as a fraction of pool TAO (a scalar or one per subnet).
+    drift : float or ndarray of float64, (runs, subnets)
+        Daily mean of the flow as a fraction of pool TAO.
+    """
     from dtaosim.chain.pools import buy_batch, sell_batch
 
+    before = state.ints[:, :, SI.STAKE_STAKERS].copy()
     z = np.stack([g.standard_normal(state.subnets) for g in rngs])
     y = state.ints[:, :, SI.TAO_RESERVE].astype(np.float64)
-    flow = y * (ex.stake_flow_drift * dt_days + ex.stake_flow_volatility * math.sqrt(dt_days) * z)
+    flow = y * (drift * dt_days + volatility * math.sqrt(dt_days) * z)
     flow = np.where(state.ints[:, :, SI.EXISTS] != 0, flow, 0.0)
     buys = np.floor(np.maximum(flow, 0.0)).astype(np.int64)
     if buys.any():
@@ -98,6 +116,8 @@ def _net_flows(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
     alpha = np.minimum(alpha, state.ints[:, :, SI.STAKE_STAKERS]).astype(np.int64)
     if alpha.any():
         sell_batch(state, mech, alpha)
+    if state.neurons is not None:
+        spread_over_validators(state.neurons, state.ints[:, :, SI.STAKE_STAKERS] - before)
 
 
 def _registrations(state: ChainState, mech: Mechanism, ex: ExogenousConfig,

@@ -55,6 +55,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -147,9 +148,9 @@ class MinersConfig(BaseModel):
                     "(days)")
     # --- selling
     sell_extra_fraction: float = Field(
-        0.5, ge=0, le=1,
+        0.8, ge=0, le=1,
         description="share of each hour's alpha income sold on top of what covers the USD "
-                    "costs (dimensionless)")
+                    "costs (dimensionless; assumed: miners sell most of what they earn)")
     sell_on_exit: bool = Field(True, description="a leaving team sells all its alpha")
     # --- decisions
     window_days: float = Field(
@@ -360,19 +361,6 @@ class MinerTeams:
         ts.tier[r, rows] = T_ENTRANT
 
     # ------------------------------------------------------------------ helpers
-    def _team_index(self) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
-        """UIDs held by a team and their flat team index ``run x capacity + team``."""
-        held = self.uid_team >= 0
-        cap = self.teams.capacity
-        flat = (np.arange(self.teams.runs)[:, None, None] * cap + self.uid_team)[held]
-        return held, flat
-
-    def _team_sum(self, per_uid: NDArray, held: NDArray[np.bool_],
-                  flat: NDArray[np.int64]) -> NDArray[np.float64]:
-        tot = np.bincount(flat, weights=per_uid[held].astype(np.float64),
-                          minlength=self.teams.runs * self.teams.capacity)
-        return tot.reshape(self.teams.runs, self.teams.capacity)
-
     def _update_diss_rate(self, state: ChainState) -> None:
         """Pool TAO per alpha a dissolution would pay holders (chain's pro-rata weights)."""
         i = state.ints
@@ -394,12 +382,11 @@ class MinerTeams:
         """Dissolutions, income, costs and selling (module docstring)."""
         ts = self.teams
         self._dissolved(state, tao_usd)
-        held, flat = self._team_index()
-        earned = state.neurons.ints[:, :, NI.EARNED_MINER, :]
-        d = np.maximum(earned - self.uid_prev, 0)
-        self.uid_prev[...] = earned
-        inc = self._team_sum(d, held, flat)
-        ts.alpha_held += inc.astype(np.int64)
+        earned = np.zeros((ts.runs, ts.capacity), dtype=np.int64)
+        _collect_income(self.uid_team, state.neurons.ints[:, :, NI.EARNED_MINER, :],
+                        self.uid_prev, earned)
+        ts.alpha_held += earned
+        inc = earned.astype(np.float64)
         ts.income_alpha += inc
         ts.day_alpha += inc
         active = ts.status == ACTIVE
@@ -459,22 +446,9 @@ class MinerTeams:
     def _debit_uids(self, state: ChainState, r: NDArray[np.int64], t: NDArray[np.int64],
                     sold: NDArray[np.int64]) -> None:
         """Take each team's sale from its UIDs' stakes, pro rata to them (never below 0)."""
-        ts = self.teams
-        per_team = np.zeros((ts.runs, ts.capacity))
-        np.add.at(per_team, (r, t), sold.astype(np.float64))
-        held, flat = self._team_index()
-        stake = state.neurons.ints[:, :, NI.ALPHA_STAKE, :]
-        tot = self._team_sum(stake, held, flat)
-        rr, kk, uu = np.nonzero(held)
-        team = self.uid_team[rr, kk, uu]
-        want = per_team[rr, team]
-        go = want > 0
-        if not go.any():
-            return
-        rr, kk, uu, team, want = rr[go], kk[go], uu[go], team[go], want[go]
-        s = stake[rr, kk, uu]
-        share = np.where(tot[rr, team] > 0, s / np.maximum(tot[rr, team], 1.0), 0.0)
-        stake[rr, kk, uu] = s - np.minimum(s, np.floor(want * share).astype(np.int64))
+        per_team = np.zeros((self.teams.runs, self.teams.capacity), dtype=np.int64)
+        np.add.at(per_team, (r, t), sold)
+        _debit(self.uid_team, state.neurons.ints[:, :, NI.ALPHA_STAKE, :], per_team)
 
     def _dissolved(self, state: ChainState, tao_usd: NDArray[np.float64]) -> None:
         """Teams whose subnet slot was dissolved (or re-registered) leave."""
@@ -922,3 +896,43 @@ def _ndtri_scalar(p: float) -> float:
     r = q * q
     return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q / \
         (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+
+
+@njit(cache=True)
+def _collect_income(uid_team: NDArray[np.int32], earned: NDArray[np.int64],
+                    prev: NDArray[np.int64],
+                    income: NDArray[np.int64]) -> None:  # pragma: no cover - compiled
+    """Add each UID's new ``earned_miner`` (since ``prev``, which is updated) to its team."""
+    runs, subnets, n = uid_team.shape
+    for r in range(runs):
+        for k in range(subnets):
+            for u in range(n):
+                e = earned[r, k, u]
+                d = e - prev[r, k, u]
+                prev[r, k, u] = e
+                t = uid_team[r, k, u]
+                if t >= 0 and d > 0:
+                    income[r, t] += d
+
+
+@njit(cache=True)
+def _debit(uid_team: NDArray[np.int32], stake: NDArray[np.int64],
+           sold: NDArray[np.int64]) -> None:  # pragma: no cover - compiled
+    """Take ``sold[r, team]`` from the team's UIDs, pro rata to their stakes (floored, never
+    below 0)."""
+    runs, subnets, n = uid_team.shape
+    tot = np.zeros(sold.shape)
+    for r in range(runs):
+        for k in range(subnets):
+            for u in range(n):
+                t = uid_team[r, k, u]
+                if t >= 0 and sold[r, t] > 0:
+                    tot[r, t] += stake[r, k, u]
+    for r in range(runs):
+        for k in range(subnets):
+            for u in range(n):
+                t = uid_team[r, k, u]
+                if t >= 0 and sold[r, t] > 0 and tot[r, t] > 0:
+                    s = stake[r, k, u]
+                    dec = np.int64(np.floor(sold[r, t] * (s / tot[r, t])))
+                    stake[r, k, u] = s - min(s, dec)

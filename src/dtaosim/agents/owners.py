@@ -29,9 +29,9 @@ class OwnersConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     sell_fraction: float = Field(
-        0.5, ge=0, le=1,
+        0.7, ge=0, le=1,
         description="share of the owner cut that owners sell through the pool, hourly "
-                    "(dimensionless)")
+                    "(dimensionless; assumed: owners pay engineers and servers in USD)")
 
 
 @dataclass

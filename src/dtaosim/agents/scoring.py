@@ -1,14 +1,14 @@
 """Validators' rank-based weights: how a team's skill reaches Yuma.
 
 Real subnets are winner-takes-most: validators score miners' work, and most of a validator's
-weight goes to the best few. Each day (:class:`ScoringConfig`), every validator (permit holder)
-of every subnet scores every *eligible* miner UID - a UID held by an active team - as::
+weight goes to the best few. Each day (:class:`ScoringConfig`), the validators (permit holders)
+of every subnet score every *eligible* miner UID - a UID held by an active team - as::
 
-    score(v, u) = log_skill(team(u)) + sigma_common x z_u + sigma_validator x z_vu
+    score(u) = log_skill(team(u)) + sigma_common x z_u
 
-(``z_u`` shared by the subnet's validators - the noise of the work itself -, ``z_vu`` the
-validator's own), ranks the UIDs by score (rank 0 = best) and weights rank ``i`` by the subnet's
-scoring curve:
+(``z_u`` the day's noise of the work itself, which validators see alike), rank the UIDs by score
+(rank 0 = best) and weight rank ``i`` by the subnet's scoring curve ``c(i)`` times each
+validator's own noise ``exp(sigma_validator x z_vu)``:
 
 * ``exponential``: ``exp(-i / s)``, ``s`` the subnet's *steepness* in ranks (the rank at which
   weight has fallen by ``e``);
@@ -58,7 +58,8 @@ class ScoringConfig(BaseModel):
                     "(log-skill units)")
     sigma_validator: float = Field(
         0.1, ge=0, le=10,
-        description="s.d. of each validator's own score noise, redrawn daily (log-skill units)")
+        description="s.d. of each validator's own log-noise on its weights, redrawn daily "
+                    "(dimensionless)")
 
 
 def draw_steepness(cfg: ScoringConfig, rng: np.random.Generator, n: int) -> NDArray[np.float64]:
@@ -96,15 +97,16 @@ def score_run(weights: NDArray[np.uint16], permit: NDArray[np.bool_],
     subnets : ndarray of bool, (subnets,)
         Slots to rescore.
     sigma_common, sigma_validator
-        Score noise s.d.
+        Score noise s.d. (common to the subnet's validators; each validator's own, applied to
+        its weights as ``exp(sigma_validator x z)``).
     seed
         Seed of the noise (numba's generator, reseeded per call).
     """
     np.random.seed(seed)  # noqa: NPY002 - numba's compiled generator, seeded per call
     n_sub, n = permit.shape
     base = np.empty(n)
-    score = np.empty(n)
     idx = np.empty(n, np.int64)
+    curve = np.empty(n)
     row = np.empty(n)
     scratch = np.empty(n)
     qrow = np.empty(n, np.int64)
@@ -115,27 +117,31 @@ def score_run(weights: NDArray[np.uint16], permit: NDArray[np.bool_],
         for u in range(n):
             if eligible[k, u]:
                 idx[m] = u
-                base[m] = log_skill[k, u] + sigma_common * np.random.standard_normal()  # noqa: NPY002
+                z = np.random.standard_normal()  # noqa: NPY002
+                base[m] = -(log_skill[k, u] + sigma_common * z)
                 m += 1
         f = owner_share[k]
         own = owner_uid[k]
         s = steepness[k]
+        order = np.argsort(base[:m])  # best first: the ranking the validators agree on
+        for i in range(m):
+            if top_k:
+                curve[i] = 1.0 if i < max(1.0, np.floor(s + 0.5)) else 0.0
+            else:
+                curve[i] = np.exp(-i / s)
         for v in range(n):
             if not permit[k, v]:
                 continue
             for u in range(n):
                 row[u] = 0.0
             if m > 0:
-                for j in range(m):
-                    z = np.random.standard_normal()  # noqa: NPY002
-                    score[j] = -(base[j] + sigma_validator * z)
-                order = np.argsort(score[:m])
                 tot = 0.0
                 for i in range(m):
-                    if top_k:
-                        w = 1.0 if i < max(1.0, np.floor(s + 0.5)) else 0.0
+                    w = curve[i]
+                    if w > 1e-9:  # below u16 resolution after the max-upscale
+                        w *= np.exp(sigma_validator * np.random.standard_normal())  # noqa: NPY002
                     else:
-                        w = np.exp(-i / s)
+                        w = 0.0
                     row[idx[order[i]]] = w
                     tot += w
                 for j in range(m):

@@ -11,6 +11,7 @@ fees and the chain's rejections included), and the matching debit of the sellers
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 from dtaosim.chain.pools import sell_batch
@@ -23,7 +24,8 @@ __all__ = ["sell_from_holder", "spread_over_validators"]
 
 def spread_over_validators(nrn: NeuronState, delta: NDArray[np.int64]) -> None:
     """Add each subnet's change of staked alpha to its permitted validators, pro rata to their
-    alpha stake (floored; the remainder to the largest); a loss never takes a stake below 0.
+    alpha stake (floored; the remainder to the largest, the first on ties); a loss never takes
+    a stake below 0.
 
     Parameters
     ----------
@@ -32,18 +34,41 @@ def spread_over_validators(nrn: NeuronState, delta: NDArray[np.int64]) -> None:
     delta : ndarray of int64, (runs, subnets)
         Change of the subnet's validator stake (RAO; negative for a sale).
     """
-    stake = nrn.ints[:, :, NI.ALPHA_STAKE, :]
-    held = np.where(nrn.permit, stake, 0)
-    tot = held.sum(axis=2)
-    r, k = np.nonzero((delta != 0) & (tot > 0))
-    if r.size == 0:
-        return
-    t = tot[r, k][:, None]
-    d = np.maximum(delta[r, k], -tot[r, k])
-    h = held[r, k]
-    part = np.floor(h / t * d[:, None]).astype(np.int64)  # float: h x d can overflow int64
-    part[np.arange(r.size), np.argmax(h, axis=1)] += d - part.sum(axis=1)
-    stake[r, k] += np.maximum(part, -stake[r, k])
+    _spread(nrn.ints[:, :, NI.ALPHA_STAKE, :], nrn.permit, np.ascontiguousarray(delta))
+
+
+@njit(cache=True)
+def _spread(stake: NDArray[np.int64], permit: NDArray[np.bool_],
+            delta: NDArray[np.int64]) -> None:  # pragma: no cover - compiled
+    runs, subnets, n = permit.shape
+    part = np.empty(n, np.int64)
+    for r in range(runs):
+        for k in range(subnets):
+            d = delta[r, k]
+            if d == 0:
+                continue
+            t = 0
+            big = -1
+            for u in range(n):
+                if permit[r, k, u]:
+                    t += stake[r, k, u]
+                    if big < 0 or stake[r, k, u] > stake[r, k, big]:
+                        big = u
+            if t <= 0:
+                continue
+            if d < -t:
+                d = -t
+            acc = 0
+            for u in range(n):
+                h = stake[r, k, u] if permit[r, k, u] else 0
+                p = np.int64(np.floor(h / t * d))  # float: h x d can overflow int64
+                part[u] = p
+                acc += p
+            part[big] += d - acc
+            for u in range(n):  # non-permit UIDs count as holding 0: their part is 0
+                if permit[r, k, u]:
+                    p = part[u]
+                    stake[r, k, u] += p if p > -stake[r, k, u] else -stake[r, k, u]
 
 
 def sell_from_holder(state: ChainState, mech: Mechanism, alpha: NDArray[np.int64],

@@ -37,9 +37,10 @@ class ValidatorsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     sell_fraction: float = Field(
-        0.3, ge=0, le=1,
+        0.45, ge=0, le=1,
         description="share of the alpha dividends paid to validators and nominators that they "
-                    "sell through the pool, hourly (dimensionless)")
+                    "sell through the pool, hourly (dimensionless); fitted to the R2 median "
+                    "30-day price change (-0.115)")
 
 
 @dataclass

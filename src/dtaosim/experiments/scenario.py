@@ -2,11 +2,11 @@
 
 A :class:`Scenario` is every actor's configuration section (:class:`~dtaosim.agents.economy
 .EconomyConfig`: ``[agents]``, ``[market]``, ``[hardware]``, ``[miners]``, ``[scoring]``,
-``[validators]``, ``[owners]``), the scripted outside world (``[exogenous]``) and adjustments of
-the starting network (``[network]``), plus a name and a description. Every field has a unit in
-its description, a default and a range; unknown fields are errors. A run configuration
-(:class:`~dtaosim.experiments.config.RunConfig`) *is* a scenario plus the run's own fields
-(days, runs, seed, mechanism, ...), so every field of a scenario has a dotted path
+``[validators]``, ``[owners]``, ``[noise]``), the scripted outside world (``[exogenous]``) and
+adjustments of the starting network (``[network]``), plus a name and a description. Every
+field has a unit in its description, a default and a range; unknown fields are errors. A run
+configuration (:class:`~dtaosim.experiments.config.RunConfig`) *is* a scenario plus the run's
+own fields (days, runs, seed, mechanism, ...), so every field of a scenario has a dotted path
 (``market.drift_per_year``, ``miners.entry_pool_per_day``) in a run's resolved ``config.toml``.
 
 Built-in scenarios are TOML files shipped in ``dtaosim/data/scenarios/`` (listed by

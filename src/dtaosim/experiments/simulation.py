@@ -54,8 +54,8 @@ def simulate(
         Experiment seed; run ``r`` uses child ``r`` of ``SeedSequence(seed)``.
     exogenous
         Scenario processes (stake flows, registrations); defaults to :class:`ExogenousConfig`.
-        With an ``economy`` the scripted hotkey registrations (assumption A15) are off: miners
-        enter through the economy's own decisions.
+        With an ``economy`` its stake flows and scripted hotkey registrations (assumption A15)
+        are off: the economy's noise traders and miner teams take their place.
     economy
         The agents (modified in place); None for the chain and the exogenous processes only.
     check_invariants
@@ -76,7 +76,8 @@ def simulate(
         raise ValueError("blocks must be >= 0 and record_every >= 1")
     ex = exogenous if exogenous is not None else ExogenousConfig()
     if economy is not None:
-        ex = ex.model_copy(update={"uid_registrations_per_day": 0.0})
+        ex = ex.model_copy(update={"uid_registrations_per_day": 0.0,
+                                   "stake_flow_volatility": 0.0, "stake_flow_drift": 0.0})
     rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(state.runs)]
     state = state.copy()
     state.meta.setdefault("start_block", state.block)
