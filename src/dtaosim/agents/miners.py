@@ -29,7 +29,9 @@ vectorised pass over those arrays; only registrations (a few a day per run) go t
      avoidable cost excludes the sunk share of owned or reserved hardware, so their band is
      wider;
    * ``outside_option``: the outside option (``outside_usd_day``, or a funding offer to launch
-     an own network that arrived today) beats staying by ``outside_hurdle`` of its value;
+     an own network that arrived today) beats staying by ``outside_hurdle`` of its value,
+     drawn from the same logit; only for teams that cover their avoidable costs (or got an
+     offer) - a team losing money is the cost test's;
 4. switching: reviewing teams compare staying with the best other subnet (as an entrant would)
    and move when it is better by ``switch_hurdle`` (an exit ``switched`` of the old subnet and an
    entry of the new one);
@@ -644,7 +646,10 @@ class MinerTeams:
         with np.errstate(divide="ignore", invalid="ignore"):
             gap = np.where(outside > 0, (outside - np.maximum(stay, 0.0)) / outside, -np.inf)
         p_out = _logistic((gap - cfg.outside_hurdle) / cfg.logit_scale)
-        by_out = able_out & ~by_cost & (u2 < p_out) & (gap > 0.0)
+        # a team losing money is governed by the cost test (and its band); the outside option
+        # (or an offer) draws away teams that could stay
+        by_out = able_out & ~by_cost & ((stay >= 0.0) | (offer > 0)) & (u2 < p_out) \
+            & (gap > 0.0)
         for reason, mask in ((R_COST, by_cost), (R_OUTSIDE, by_out)):
             r, t = np.nonzero(mask)
             if r.size:
