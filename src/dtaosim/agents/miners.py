@@ -33,8 +33,8 @@ vectorised pass over those arrays; only registrations (a few a day per run) go t
      drawn from the same logit; only for teams that cover their avoidable costs (or got an
      offer) - a team losing money is the cost test's;
 4. switching: reviewing teams compare staying with the best other subnet (as an entrant would)
-   and move when it is better by ``switch_hurdle`` (an exit ``switched`` of the old subnet and an
-   entry of the new one);
+   and move when it clears the entry rule (better than leaving) and beats staying by
+   ``switch_hurdle`` (an exit ``switched`` of the old subnet and an entry of the new one);
 5. entry: every candidate values each subnet - the pay now at the rank its skill would take
    there (read at its optimism quantile), growing at the subnet's recent USD price drift read
    at the same quantile, discounted at its cost of capital over ``horizon_days``, less its costs
@@ -178,7 +178,7 @@ class MinersConfig(BaseModel):
         description="leave on cost when the forecast margin is below -band (fraction of "
                     "cost; hysteresis against entry_hurdle)")
     logit_scale: float = Field(
-        0.2, gt=0, le=10,
+        0.1, gt=0, le=10,
         description="scale of the logit that draws exits and choices (fraction of cost)")
     entry_hurdle: float = Field(
         0.25, ge=0, le=10,
@@ -684,8 +684,10 @@ class MinerTeams:
             npv[np.arange(t.size), ts.slot[r, t]] = -np.inf
             best, gain = self._choose(npv, commit, g)
             stay_npv = stay[r, t] * annuity(rho, h)
-            go = (best >= 0) & (gain - stay_npv > cfg.switch_hurdle * commit[np.arange(t.size),
-                                                                             best])
+            c = commit[np.arange(t.size), np.maximum(best, 0)]
+            # the move must clear the entry rule (better than leaving) and beat staying
+            go = (best >= 0) & (gain > cfg.entry_hurdle * c) \
+                & (gain - stay_npv > cfg.switch_hurdle * c)
             movers.append(t[go])
             targets.append(best[go])
             limits.append(self._limit(npv, commit, best, float(tao_usd[r]), view, r)[go])
