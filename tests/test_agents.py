@@ -196,7 +196,7 @@ def test_rank_scoring_pays_few_ranks() -> None:
         assert (x > 0.01).sum() <= 5
         # Yuma passes the curve through: each rank earns 1/e of the one above
         assert x[1] / x[0] == pytest.approx(math.exp(-1), rel=0.05)
-    skill = eco.miners.uid_log_skill()[0]
+    skill = eco.miners.uid_log_skill(1.0)[0]
     for k in range(out.subnets):  # the best-paid UID belongs to the most skilled team there
         assert skill[k, np.argmax(np.where(elig[k], inc[k], -1))] == skill[k, elig[k]].max()
 

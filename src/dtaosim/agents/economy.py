@@ -169,7 +169,8 @@ class Economy:
 
     def _rescore(self, state: ChainState) -> None:
         self.validators.rescore(state, self.cfg.scoring, self.rngs["teams"],
-                                self.miners.eligible(state), self.miners.uid_log_skill())
+                                self.miners.eligible(state),
+                                self.miners.uid_log_skill(self.day(state)))
 
     # ------------------------------------------------------------------ outputs
     def record(self, state: ChainState) -> dict[str, NDArray]:

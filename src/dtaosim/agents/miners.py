@@ -2,8 +2,9 @@
 
 The population lives in :class:`~dtaosim.agents.teams.TeamState` arrays ``(runs, teams)``; the
 UIDs they hold are mapped by ``uid_team`` ``(runs, subnets, uids)``. Every decision is one
-vectorised pass over those arrays; only registrations (a few a day per run) go through
-:func:`dtaosim.chain.uid_registration.register_hotkey` one event at a time.
+vectorised pass over those arrays; only registrations (the day's entries and switches, tens a
+day per run) go through :func:`dtaosim.chain.uid_registration.register_hotkey` one event at a
+time.
 
 **Hourly** (:meth:`MinerTeams.hourly`):
 
@@ -18,11 +19,14 @@ vectorised pass over those arrays; only registrations (a few a day per run) go t
 **Daily** (:meth:`MinerTeams.daily`), in this order:
 
 1. forecast inputs: each team's income of the day, marked at the day's alpha price in USD,
-   enters an exponential moving average (``window_days``);
+   enters an exponential moving average (``window_days``), once the team has spent
+   ``ramp_days`` on its subnet (a newcomer is scored below its skill while it learns the task:
+   :meth:`MinerTeams.uid_log_skill`);
 2. the outside pool: candidates older than ``candidate_patience_days`` give up; new ones
    arrive (Poisson, ``entry_pool_per_day``);
-3. exits of teams that reviewed today (``review_per_day``), past ``min_days`` on their subnet and
-   not loyal, drawn from a logit so exits are not synchronised (Dixit 1992; Kwon et al. 2019):
+3. exits of teams that reviewed today (``review_per_day``), judged for ``min_days`` on their
+   subnet (after the ramp) and not loyal, drawn from a logit so exits are not synchronised
+   (Dixit 1992; Kwon et al. 2019):
 
    * ``cost``: forecast margin ``m = (forecast income - avoidable cost) / cost`` below
      ``-exit_band``; leave with probability ``logistic((-exit_band - m) / logit_scale)``. The
@@ -35,11 +39,15 @@ vectorised pass over those arrays; only registrations (a few a day per run) go t
 4. switching: reviewing teams compare staying with the best other subnet (as an entrant would)
    and move when it clears the entry rule (better than leaving) and beats staying by
    ``switch_hurdle`` (an exit ``switched`` of the old subnet and an entry of the new one);
+   staying is valued both from the team's own recent income and as it would value its subnet
+   as an entrant (same optimism, no entry costs), the better of the two, so optimism alone
+   does not make the grass greener elsewhere;
 5. entry: every candidate values each subnet - the pay now at the rank its skill would take
    there (read at its optimism quantile), growing at the subnet's recent USD price drift read
    at the same quantile, discounted at its cost of capital over ``horizon_days``, less its costs
    - and picks the best by a logit choice; it registers when the value clears the registration
-   burn plus set-up cost by ``entry_hurdle``. The burn it accepts is passed to the chain as the
+   burn plus set-up cost (hardware, and ``subnet_rnd_days`` of the team's time to build a miner
+   for the task) by ``entry_hurdle``. The burn it accepts is passed to the chain as the
    registration's limit price, so a subnet whose burn jumped is refused, as on chain;
 6. teams whose last UID the chain pruned leave (``deregistered``); leavers (and switchers)
    sell their alpha (``sell_on_exit``).
@@ -148,6 +156,19 @@ class MinersConfig(BaseModel):
         1095.0, gt=0, le=36_500,
         description="days over which an offer's value is spread when compared with staying "
                     "(days)")
+    subnet_rnd_days: float = Field(
+        14.0, ge=0, le=3650,
+        description="days of the team's own work (valued at the full outside salary) to build "
+                    "a competitive miner for a new subnet's task: an opportunity cost of "
+                    "entering or switching, weighed in the decision and not booked (days)")
+    ramp_days: float = Field(
+        14.0, ge=0, le=365,
+        description="days a team needs on a new subnet before validators score its work at "
+                    "its full skill (learning the task; days)")
+    ramp_penalty: float = Field(
+        0.7, ge=0, le=20,
+        description="how far below its skill a newly arrived team scores, falling linearly "
+                    "to 0 over ramp_days (log-skill units)")
     # --- selling
     sell_extra_fraction: float = Field(
         0.8, ge=0, le=1,
@@ -270,6 +291,7 @@ class MinerTeams:
         self.entries = np.zeros(teams.runs, dtype=np.int64)
         self.leaving_share = np.zeros(teams.runs)  # miner income share of today's leavers
         self._pending: list[tuple[NDArray, ...]] = []  # (run, team, slot, alpha) to sell
+        self.day = 0.0  # days since the start, as of the last step
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -322,6 +344,7 @@ class MinerTeams:
             teams.start_uids[r, :n] = teams.n_uids[r, :n]
             teams.status[r, :n] = ACTIVE
             teams.entered_block[r, :n] = block
+            teams.joined_day[r, :n] = -cfg.ramp_days  # established on their subnets
             q = np.argsort(np.argsort(-teams.skill[r, :n], kind="stable"), kind="stable") / n
             teams.tier[r, :n] = np.where(q < 0.1, T_TOP_DECILE,
                                          np.where(q < 0.25, T_TOP_QUARTILE, T_REST))
@@ -383,6 +406,7 @@ class MinerTeams:
                day: float, dt_days: float) -> None:
         """Dissolutions, income, costs and selling (module docstring)."""
         ts = self.teams
+        self.day = day
         self._dissolved(state, tao_usd)
         earned = np.zeros((ts.runs, ts.capacity), dtype=np.int64)
         _collect_income(self.uid_team, state.neurons.ints[:, :, NI.EARNED_MINER, :],
@@ -508,7 +532,7 @@ class MinerTeams:
         share = np.where(tot > 0, inc / np.where(tot > 0, tot, 1.0), 0.0)
         pay = -np.sort(-share, axis=2) * miner_pay_day[:, :, None]
         active = self.eligible(state)
-        ls = np.where(active, self.uid_log_skill(), _PAD)
+        ls = np.where(active, self.uid_log_skill(self.day), _PAD)
         ls.sort(axis=2)
         burn = state.ints[:, :, SI.NEURON_BURN] / _RAO
         return SubnetView(exists, upa, mu, sigma, pay, ls, burn)
@@ -520,10 +544,17 @@ class MinerTeams:
             self.teams.runs, -1), axis=1).reshape(self.uid_team.shape)
         return held & (st == ACTIVE) & ~state.neurons.permit
 
-    def uid_log_skill(self) -> NDArray[np.float64]:
-        """Log skill of the team holding each UID (0 where none)."""
-        ls = np.take_along_axis(self.teams.log_skill, np.maximum(self.uid_team, 0).reshape(
-            self.teams.runs, -1), axis=1).reshape(self.uid_team.shape)
+    def uid_log_skill(self, day: float) -> NDArray[np.float64]:
+        """The skill validators see in each UID (0 where no team holds it): the holding team's
+        log skill, less ``ramp_penalty`` x the share of ``ramp_days`` it has still to spend on
+        the subnet to learn its task."""
+        ts = self.teams
+        cfg = self.cfg
+        ramp = 0.0 if cfg.ramp_days <= 0 else cfg.ramp_penalty * np.clip(
+            1.0 - (day - ts.joined_day) / cfg.ramp_days, 0.0, 1.0)
+        eff = ts.log_skill - ramp
+        ls = np.take_along_axis(eff, np.maximum(self.uid_team, 0).reshape(ts.runs, -1),
+                                axis=1).reshape(self.uid_team.shape)
         return np.where(self.uid_team >= 0, ls, 0.0)
 
     def _value(self, view: SubnetView, r: int, log_skill: NDArray[np.float64],
@@ -564,11 +595,13 @@ class MinerTeams:
         upa = self.usd_per_alpha_rao(state, tao_usd)
         x = ts.day_alpha * upa
         a = min(1.0, 2.0 / (cfg.window_days + 1.0))
-        ts.ema_income_usd[:] = np.where(active & (ts.ema_days == 0), x,
-                                        np.where(active, ts.ema_income_usd
+        # a team still learning its subnet's task (ramp) is not judged on those days
+        judged = active & (day - ts.joined_day >= cfg.ramp_days)
+        ts.ema_income_usd[:] = np.where(judged & (ts.ema_days == 0), x,
+                                        np.where(judged, ts.ema_income_usd
                                                  + a * (x - ts.ema_income_usd),
                                                  ts.ema_income_usd))
-        ts.ema_days += active
+        ts.ema_days += judged
         ts.day_alpha[:] = 0.0
         total_income = np.where(active, ts.ema_income_usd, 0.0).sum(axis=1)
 
@@ -593,6 +626,14 @@ class MinerTeams:
             free = np.flatnonzero(pool.status[r] == FREE)[:n]
             self._draw(pool, r, free, g, day)
             pool.status[r, free] = CANDIDATE
+
+    def _entry_usd(self, ts: TeamState, r: int, rows: NDArray[np.int64]) -> NDArray[np.float64]:
+        """What joining a new subnet costs a team besides the burn: the set-up of its hardware
+        (booked) and the work of building a miner for the subnet's task (``subnet_rnd_days`` of
+        the team's salary-valued time: weighed, not booked)."""
+        rnd = (self.cfg.subnet_rnd_days * self.cfg.outside_salary_usd_year / 365.0
+               * ts.team_size[r, rows])
+        return ts.setup_usd[r, rows] + rnd
 
     def _growth(self, mu: NDArray[np.float64], sigma: NDArray[np.float64],
                 opt_z: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -680,11 +721,15 @@ class MinerTeams:
             rho = ts.capital_rate[r, t] / 365.0
             cday = cost[r, t] / np.maximum(ts.n_uids[r, t], 1)  # one UID on the new subnet
             npv, commit = self._value(view, r, ts.log_skill[r, t], ts.optimism_z[r, t], cday,
-                                      rho, ts.setup_usd[r, t], float(tao_usd[r]))
-            npv[np.arange(t.size), ts.slot[r, t]] = -np.inf
+                                      rho, self._entry_usd(ts, r, t), float(tao_usd[r]))
+            i, own = np.arange(t.size), ts.slot[r, t]
+            # staying valued both ways, the better counts: from the team's own recent income,
+            # and as an entrant would value its subnet (same optimism; no entry costs to pay)
+            fixed_own = (self._entry_usd(ts, r, t) + view.burn_tao[r][own] * float(tao_usd[r]))
+            stay_npv = np.maximum(stay[r, t] * annuity(rho, h), npv[i, own] + fixed_own)
+            npv[i, own] = -np.inf
             best, gain = self._choose(npv, commit, g)
-            stay_npv = stay[r, t] * annuity(rho, h)
-            c = commit[np.arange(t.size), np.maximum(best, 0)]
+            c = commit[i, np.maximum(best, 0)]
             # the move must clear the entry rule (better than leaving) and beat staying
             go = (best >= 0) & (gain > cfg.entry_hurdle * c) \
                 & (gain - stay_npv > cfg.switch_hurdle * c)
@@ -737,7 +782,7 @@ class MinerTeams:
                 npv, commit = self._value(view, r, pool.log_skill[r, c], pool.optimism_z[r, c],
                                           pool.cost_uid_day[r, c]
                                           * self.hardware.price_index(day), rho,
-                                          pool.setup_usd[r, c], float(tao_usd[r]))
+                                          self._entry_usd(pool, r, c), float(tao_usd[r]))
                 best, gain = self._choose(npv, commit, g)
                 i = np.arange(c.size)
                 ok = (best >= 0) & (gain > cfg.entry_hurdle

@@ -4,9 +4,11 @@ Real subnets are winner-takes-most: validators score miners' work, and most of a
 weight goes to the best few. Each day (:class:`ScoringConfig`), the validators (permit holders)
 of every subnet score every *eligible* miner UID - a UID held by an active team - as::
 
-    score(u) = log_skill(team(u)) + sigma_common x z_u
+    score(u) = log_skill(team(u)) - ramp(team(u)) + sigma_common x z_u
 
-(``z_u`` the day's noise of the work itself, which validators see alike), rank the UIDs by score
+(``ramp`` the learning-curve handicap of a team new to the subnet,
+:meth:`dtaosim.agents.miners.MinerTeams.uid_log_skill`; ``z_u`` the day's noise of the work
+itself, which validators see alike), rank the UIDs by score
 (rank 0 = best) and weight rank ``i`` by the subnet's scoring curve ``c(i)`` times each
 validator's own noise ``exp(sigma_validator x z_vu)``:
 
