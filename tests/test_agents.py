@@ -71,7 +71,7 @@ def test_conservation_books_and_reasons_hold_with_agents(tao_usd, extra, vfrac, 
     reason, and UID stakes never go negative."""
     cfg = config(market={"tao_usd_start": tao_usd},
                  miners={"sell_extra_fraction": extra, "min_days": 1, "review_per_day": 1.0,
-                         "entry_pool_per_day": 20},
+                         "entry_pool_per_day": 320},
                  validators={"sell_fraction": vfrac}, owners={"sell_fraction": ofrac},
                  hardware={"price_multiplier": price_mult})
     eco, out = run(world(seed=seed % 7 + 1), cfg, days=3, seed=seed)
@@ -99,7 +99,7 @@ def test_cost_above_every_payout_empties_the_network() -> None:
     cfg = config(market={"tao_usd_start": 1.0, "volatility_per_day": 0.0},
                  hardware={"price_multiplier": 10.0},
                  miners={"min_days": 1, "review_per_day": 1.0, "loyal_fraction": 0.0,
-                         "logit_scale": 0.05, "entry_pool_per_day": 5})
+                         "logit_scale": 0.05, "entry_pool_per_day": 80})
     eco, out = run(world(), cfg, days=4)
     ts = eco.miners.teams
     assert (ts.status[ts.entered_block >= 0] != ACTIVE).all()
@@ -215,7 +215,7 @@ def test_top_k_curve_weights_exactly_k_miners() -> None:
 
 def test_entrants_register_through_the_chain_and_pay_the_burn() -> None:
     cfg = config(market={"tao_usd_start": 3_000.0},
-                 miners={"entry_pool_per_day": 40, "min_days": 1, "review_per_day": 1.0})
+                 miners={"entry_pool_per_day": 640, "min_days": 1, "review_per_day": 1.0})
     st_ = world(runs=1)
     free0 = int(st_.gints[0, 2])
     eco, out = run(st_, cfg, days=3)
@@ -234,7 +234,7 @@ def test_entrants_register_through_the_chain_and_pay_the_burn() -> None:
 
 
 def test_same_seed_same_result_and_runs_differ() -> None:
-    cfg = config(miners={"entry_pool_per_day": 20, "min_days": 1, "review_per_day": 1.0})
+    cfg = config(miners={"entry_pool_per_day": 320, "min_days": 1, "review_per_day": 1.0})
     a, oa = run(world(), cfg, days=2, seed=5)
     b, ob = run(world(), cfg, days=2, seed=5)
     np.testing.assert_array_equal(oa.ints, ob.ints)

@@ -23,7 +23,7 @@ time.
    ``ramp_days`` on its subnet (a newcomer is scored below its skill while it learns the task:
    :meth:`MinerTeams.uid_log_skill`);
 2. the outside pool: candidates older than ``candidate_patience_days`` give up; new ones
-   arrive (Poisson, ``entry_pool_per_day``);
+   arrive (Poisson, ``entry_pool_per_day`` x UIDs per subnet / 256);
 3. exits of teams that reviewed today (``review_per_day``), judged for ``min_days`` on their
    subnet (after the ramp) and not loyal, drawn from a logit so exits are not synchronised
    (Dixit 1992; Kwon et al. 2019):
@@ -216,8 +216,9 @@ class MinersConfig(BaseModel):
     # --- the outside pool
     entry_pool_per_day: float = Field(
         30.0, ge=0, le=100_000,
-        description="candidate teams joining the outside pool per day per run (1/day; "
-                    "assumed)")
+        description="candidate teams joining the outside pool per day per run, for subnets of "
+                    "256 UIDs; scaled by UIDs per subnet / 256 so that a smaller metagraph "
+                    "sees the same entry pressure per UID (1/day; assumed)")
     candidate_patience_days: float = Field(
         14.0, gt=0, le=3650, description="days a candidate waits for a good subnet (days)")
 
@@ -324,8 +325,8 @@ class MinerTeams:
             keys_per_run.append(uniq)
         cap = max(64, int(counts.max()) * 2)
         teams = TeamState.empty(runs, cap)
-        pool_cap = max(16, int(math.ceil(cfg.entry_pool_per_day * cfg.candidate_patience_days
-                                         * 1.5)) + 16)
+        pool_cap = max(16, int(math.ceil(cfg.entry_pool_per_day * uids / 256.0
+                                         * cfg.candidate_patience_days * 1.5)) + 16)
         pool = TeamState.empty(runs, pool_cap)
         next_ck = np.array([max(int(cold[r].max()), int(nrn.hotkey[r].max())) + 1
                             for r in range(runs)], dtype=np.int64) + (1 << 32)
@@ -621,8 +622,9 @@ class MinerTeams:
         pool = self.pool
         stale = (pool.status == CANDIDATE) & (day - pool.joined_day >= cfg.candidate_patience_days)
         pool.status[stale] = FREE
+        rate = cfg.entry_pool_per_day * self.uid_team.shape[2] / 256.0
         for r, g in enumerate(rngs):
-            n = int(g.poisson(cfg.entry_pool_per_day))
+            n = int(g.poisson(rate))
             free = np.flatnonzero(pool.status[r] == FREE)[:n]
             self._draw(pool, r, free, g, day)
             pool.status[r, free] = CANDIDATE
