@@ -20,8 +20,11 @@ same functions a user would call:
   quality draw; a subnet's **stake flows** change its validators' stake pro rata; a **new
   subnet** starts with its owner's hotkey on UID 0.
 
-Each process draws from the run's own generator (``rngs[r]``), so results do not depend on how
-runs are batched. Assumptions are listed in ``docs/assumptions.md``.
+Each process draws from its own generator per run (:class:`~dtaosim.agents.streams.RunStreams`,
+``SeedSequence(seed, spawn_key=(run, process))``), so results do not depend on how runs are
+batched, and two configurations with different rules see the same stake-flow shocks and
+registration arrivals (common random numbers). Assumptions are listed in
+``docs/assumptions.md``.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from numba import njit
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
+from dtaosim.agents.streams import Process, RunStreams, poisson_from_uniform
 from dtaosim.chain.neuron_registration import UidRules
 from dtaosim.chain.presets import Mechanism
 from dtaosim.errors import RegistrationError
@@ -70,7 +74,7 @@ class ExogenousConfig(BaseModel):
 
 
 def _stake_flows(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
-                 rngs: list[np.random.Generator], dt_days: float) -> None:
+                 rngs: RunStreams, dt_days: float) -> None:
     if ex.stake_flow_volatility == 0.0 and ex.stake_flow_drift == 0.0:
         return
     before = state.ints[:, :, SI.STAKE_STAKERS].copy()
@@ -97,10 +101,10 @@ def _spread_over_validators(nrn: NeuronState, delta: NDArray[np.int64]) -> None:
 
 
 def _net_flows(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
-               rngs: list[np.random.Generator], dt_days: float) -> None:
+               rngs: RunStreams, dt_days: float) -> None:
     from dtaosim.chain.pools import buy_batch, sell_batch
 
-    z = np.stack([g.standard_normal(state.subnets) for g in rngs])
+    z = np.stack([g.standard_normal(state.subnets) for g in rngs[Process.STAKE_FLOWS]])
     y = state.ints[:, :, SI.TAO_RESERVE].astype(np.float64)
     flow = y * (ex.stake_flow_drift * dt_days + ex.stake_flow_volatility * math.sqrt(dt_days) * z)
     flow = np.where(state.ints[:, :, SI.EXISTS] != 0, flow, 0.0)
@@ -117,12 +121,12 @@ def _net_flows(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
 
 
 def _registrations(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
-                   rngs: list[np.random.Generator], dt_days: float) -> None:
+                   rngs: RunStreams, dt_days: float) -> None:
     from dtaosim.chain.lifecycle import register_subnet
 
     if ex.new_subnets_per_day <= 0.0:
         return
-    for r, g in enumerate(rngs):
+    for r, g in enumerate(rngs[Process.SUBNET_REGISTRATIONS]):
         for _ in range(int(g.poisson(ex.new_subnets_per_day * dt_days))):
             try:
                 res = register_subnet(state, mech, r, state.block)
@@ -160,7 +164,7 @@ def _owner_takes_uid0(nrn: NeuronState, run: int, slot: int, block: int) -> None
 
 
 def _uid_processes(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
-                   rngs: list[np.random.Generator], dt_days: float) -> None:
+                   rngs: RunStreams, dt_days: float) -> None:
     """Validators refresh their weights; new hotkeys register and are scored by validators."""
     from dtaosim.chain.uid_registration import register_hotkey
 
@@ -175,8 +179,13 @@ def _uid_processes(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
     burn = state.ints[:, :, SI.NEURON_BURN].astype(np.float64)
     ref = nrn.meta.setdefault("reference_burn", burn.copy())
     demand = rate * np.clip(ref / np.maximum(burn, 1.0), 0.0, 10.0)
-    for r, g in enumerate(rngs):
-        counts = np.where(exists[r], g.poisson(demand[r]), 0)
+    arrivals = rngs[Process.UID_REGISTRATIONS]
+    scores = rngs[Process.NEWCOMER_SCORES]
+    for r in range(state.runs):
+        # one uniform per subnet and step, whatever the rate: common random numbers
+        u = arrivals[r].random(state.subnets)
+        counts = np.where(exists[r], poisson_from_uniform(u, demand[r]), 0)
+        g = scores[r]
         for k in np.flatnonzero(counts):
             for _ in range(int(counts[k])):
                 hk = _next_hotkey(nrn)
@@ -278,7 +287,7 @@ def _enable_emission(state: ChainState, ex: ExogenousConfig) -> None:
 
 
 def apply_exogenous(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
-                    rngs: list[np.random.Generator], dt_blocks: int) -> None:
+                    rngs: RunStreams, dt_blocks: int) -> None:
     """Apply one action step of the exogenous processes to ``state`` in place."""
     dt_days = dt_blocks / BLOCKS_PER_DAY
     _stake_flows(state, mech, ex, rngs, dt_days)

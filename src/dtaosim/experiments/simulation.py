@@ -2,17 +2,18 @@
 
 :func:`simulate` advances a state with the compiled kernel (:mod:`dtaosim.chain.engine`) and, at
 the action cadence, lets the outside world act through the chain's own functions
-(:func:`dtaosim.agents.exogenous.apply_exogenous`). Every run has its own random stream spawned
-from one ``numpy.random.SeedSequence``, so results do not depend on how runs are batched.
+(:func:`dtaosim.agents.exogenous.apply_exogenous`). Every run has its own random stream per
+random process (:class:`~dtaosim.agents.streams.RunStreams`, spawned from one
+``numpy.random.SeedSequence``), so results do not depend on how runs are batched, and
+configurations that differ only in their rules share their random numbers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
-
 from dtaosim.agents.exogenous import ExogenousConfig, apply_exogenous
+from dtaosim.agents.streams import RunStreams
 from dtaosim.chain.engine import Backend, advance_in_place
 from dtaosim.chain.presets import Mechanism
 from dtaosim.state.chain_state import GI, ChainState
@@ -47,7 +48,8 @@ def simulate(
         ``on_record`` is called with the initial state, every ``record_every`` blocks and at
         the end.
     seed
-        Experiment seed; run ``r`` uses child ``r`` of ``SeedSequence(seed)``.
+        Experiment seed; process ``p`` of run ``r`` draws from
+        ``SeedSequence(seed, spawn_key=(r, p))`` (:mod:`dtaosim.agents.streams`).
     exogenous
         Scenario processes (stake flows, registrations); defaults to :class:`ExogenousConfig`.
     check_invariants
@@ -67,7 +69,7 @@ def simulate(
     if blocks < 0 or record_every < 1:
         raise ValueError("blocks must be >= 0 and record_every >= 1")
     ex = exogenous if exogenous is not None else ExogenousConfig()
-    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(state.runs)]
+    rngs = RunStreams(seed, state.runs)
     state = state.copy()
     state.meta.setdefault("start_block", state.block)
     if state.gints[:, GI.BLOCK_EMISSION].max() == 0:
