@@ -210,6 +210,9 @@ class SweepSpec(BaseModel):
     runs: int | None = Field(None, ge=1, le=100_000, description="Monte Carlo runs per point")
     seed: int = Field(0, ge=0, lt=2**63, description="the sweep's seed")
     seeds: Literal["common", "independent"] = "common"
+    scenario: str | None = Field(
+        None, description="base scenario: a built-in name or a scenario file (relative to "
+                          "the spec); [base] is applied over it")
     base: dict[str, Any] | str = Field(default_factory=dict)
     axes: list[AxisSpec] = Field(default_factory=list)
     output: OutputSpec = Field(default_factory=OutputSpec)
@@ -493,6 +496,31 @@ def _load_toml(path: Path, what: str) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid TOML: {e}") from None
 
 
+def _merge(under: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` applied over ``under``: tables merge key by key, other values replace."""
+    out = copy.deepcopy(under)
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _scenario_dict(name: str, spec_dir: Path, source: str) -> dict[str, Any]:
+    """The run configuration of a scenario (built-in name or file) as a table."""
+    from dtaosim.experiments import config as config_module
+
+    load = getattr(config_module, "load_scenario", None)
+    if load is None:
+        raise ConfigError(f"{source}: scenario: this version of dtaosim has no scenarios")
+    p = Path(name)
+    if not p.is_absolute() and (spec_dir / p).is_file():
+        name = str(spec_dir / p)
+    cfg = load(name)
+    return cast(dict[str, Any], json.loads(cfg.model_dump_json(exclude={"out"})))
+
+
 def _base_dict(spec: SweepSpec, spec_dir: Path, source: str) -> dict[str, Any]:
     """The base configuration as a validated, JSON-ready table (paths made absolute)."""
     if isinstance(spec.base, str):
@@ -503,6 +531,8 @@ def _base_dict(spec: SweepSpec, spec_dir: Path, source: str) -> dict[str, Any]:
     else:
         data = copy.deepcopy(spec.base)
         where = f"{source}: base"
+    if spec.scenario is not None:
+        data = _merge(_scenario_dict(spec.scenario, spec_dir, source), data)
     try:
         cfg = RunConfig.model_validate(data)
     except ValidationError as e:
@@ -521,15 +551,29 @@ def _point_seed(spec: SweepSpec, point: int) -> int:
 
 
 def plan_from_spec(spec: SweepSpec, *, source: str = "sweep spec",
-                   spec_dir: Path | None = None) -> SweepPlan:
+                   spec_dir: Path | None = None,
+                   base: dict[str, Any] | None = None) -> SweepPlan:
     """Expand a spec into its points and check every point's configuration.
+
+    Parameters
+    ----------
+    spec
+        The spec.
+    source
+        Where it came from (for error messages).
+    spec_dir
+        Folder relative paths in the spec (``base``, ``scenario``) are taken from.
+    base
+        The resolved base configuration, if already known (a stored sweep): the spec's
+        ``scenario`` and ``base`` are then not read again.
 
     Raises
     ------
     ConfigError
         Naming ``source`` and the axis (path) or point whose value is invalid.
     """
-    base = _base_dict(spec, spec_dir or Path.cwd(), source)
+    if base is None:
+        base = _base_dict(spec, spec_dir or Path.cwd(), source)
     for i, a in enumerate(spec.axes):
         try:
             kind = axis_kind(a.path)
@@ -630,7 +674,6 @@ def plan_from_dir(sweep_dir: str | Path) -> SweepPlan:
     except (KeyError, ValidationError) as e:
         raise ConfigError(f"{sweep_dir}/{store.SPEC_FILE}: invalid sweep description "
                           f"({e})") from None
-    spec = spec.model_copy(update={"base": doc.get("base", {})})  # resolved, paths absolute
     if doc.get("labels"):
         configs = doc.get("configs") or []
         labels = doc["labels"]
@@ -638,7 +681,8 @@ def plan_from_dir(sweep_dir: str | Path) -> SweepPlan:
                   for k, (a, c) in enumerate(zip(labels["arm"], configs, strict=True))]
         return SweepPlan(spec=spec, base=doc.get("base", {}), points=points, configs=configs,
                          source=str(sweep_dir), labels=labels)
-    return plan_from_spec(spec, source=str(Path(sweep_dir) / store.SPEC_FILE))
+    return plan_from_spec(spec, source=str(Path(sweep_dir) / store.SPEC_FILE),
+                          base=doc.get("base", {}))  # resolved: scenario merged, paths absolute
 
 
 # ---------------------------------------------------------------------------------- one point
