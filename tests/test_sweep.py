@@ -629,3 +629,12 @@ def test_contour_interpolates_the_share() -> None:
     assert (c.low, c.high, c.fails_above) == (2.0, 3.0, True)
     assert c.estimate == pytest.approx(2.5)
     assert math.isclose(c.estimate, 2.5)
+
+
+def test_shipped_ab_example_parses() -> None:
+    plan = load_plan(Path(__file__).resolve().parents[1] / "examples" / "eras-ab.toml")
+    assert [p["mechanism"] for p in plan.points] == [
+        "v3-2025-07", "taoflow-2025-11", "netflow-2026-05", "price-burn-2026-06"]
+    assert {p["seed"] for p in plan.points} == {2026}  # common random numbers
+    assert plan.spec.compare is not None and plan.spec.compare.baseline == "v3-2025-07"
+    assert plan.run_config(0).runs == 16 and plan.run_config(0).uids == 0
