@@ -59,6 +59,8 @@ import hashlib
 import itertools
 import json
 import math
+import shutil
+import tempfile
 import time
 import tomllib
 import traceback
@@ -267,9 +269,10 @@ def _is_mapping(ann: Any) -> bool:
 
 
 def axis_kind(path: str) -> str:
-    """What a configuration path holds: ``"int"``, ``"float"``, ``"bool"``, ``"key"`` (a key
-    of a free-form table such as ``mechanism_overrides``: its values are checked by validating
-    the configuration) or ``"other"`` (strings, names, paths).
+    """What a configuration path holds: ``"int"``, ``"float"``, ``"bool"``, ``"path"`` (a
+    file: relative values are taken from the working directory and stored absolute), ``"key"``
+    (a key of a free-form table such as ``mechanism_overrides``: its values are checked by
+    validating the configuration) or ``"other"`` (strings, names).
 
     Raises
     ------
@@ -299,6 +302,8 @@ def axis_kind(path: str) -> str:
     alts = _unwrap(ann)
     if any(a is bool for a in alts):
         return "bool"
+    if any(isinstance(a, type) and issubclass(a, Path) for a in alts):
+        return "path"
     if any(a is int for a in alts):
         return "int"
     if any(a is float for a in alts):
@@ -593,6 +598,11 @@ def plan_from_spec(spec: SweepSpec, *, source: str = "sweep spec",
                 raise ConfigError(f"{source}: axes[{i}] ({a.path}) value {v!r}: "
                                   f"{format_validation_error(e)}") from None
     values = design_values(spec)
+    files = [a.path for a in spec.axes if axis_kind(a.path) == "path"]
+    for vals in values:  # workers may run elsewhere: files by absolute path
+        for p in files:
+            if isinstance(vals.get(p), str):
+                vals[p] = str(Path(vals[p]).resolve())
     points: list[dict[str, Any]] = []
     configs: list[dict[str, Any]] = []
     paths = [a.path for a in spec.axes]
@@ -837,6 +847,9 @@ def prepare_dir(plan: SweepPlan, out: str | Path, *, resume: bool = False,
                 overwrite: bool = False, spec_text: str | None = None) -> Path:
     """Create the sweep directory (design, description) or check it matches for a resume."""
     out = Path(out)
+    if resume:  # what a sweep killed while creating its directory left beside it
+        for stale in out.parent.glob(f".{out.name}.tmp-*") if out.parent.is_dir() else ():
+            shutil.rmtree(stale, ignore_errors=True)
     if resume and (out / store.SPEC_FILE).is_file():
         _check_same_plan(plan, out)
         store.clean_temporaries(out)
@@ -935,9 +948,6 @@ def run_sweep(plan: SweepPlan, out: str | Path, backend: Backend, *, resume: boo
 
 def _remove_partition(path: Path) -> None:
     """Move a partition out of the dataset first (one rename), then delete it."""
-    import shutil
-    import tempfile
-
     if not path.is_dir():
         return
     trash = Path(tempfile.mkdtemp(prefix=".tmp-retry-", dir=path.parent))
