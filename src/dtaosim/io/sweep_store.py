@@ -27,6 +27,7 @@ hold (e.g. ``teams``), each with a ``point`` column from the partition name.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -101,6 +102,11 @@ STATUS_SCHEMA: pa.Schema = pa.schema([
 """Columns of a partition's ``point.parquet`` (one row)."""
 
 _SCHEMAS = {"network": NETWORK_SCHEMA, "subnets": SUBNET_SCHEMA, "uids": UID_SCHEMA}
+
+
+@functools.cache
+def _version() -> str:
+    return dtaosim_version()
 
 
 def partition_name(point: int) -> str:
@@ -284,7 +290,7 @@ class PointWriter:
         d = self._dir()
         for s in self._streams.values():
             s.close()
-        manifest: dict[str, Any] = {"dtaosim_version": dtaosim_version(), **fields}
+        manifest: dict[str, Any] = {"dtaosim_version": _version(), **fields}
         manifest["records"] = self.records
         manifest["rows"] = {s.path.name: s.rows for s in self._streams.values()}
         manifest["files"] = sorted({p.name for p in d.iterdir() if p.is_file()}
@@ -334,7 +340,7 @@ class PointWriter:
             "error": status.get("error"),
             "traceback": status.get("traceback"),
             "worker": f"{socket.gethostname()}:{os.getpid()}",
-            "dtaosim_version": dtaosim_version(),
+            "dtaosim_version": _version(),
         }
         pq.write_table(pa.Table.from_pylist([row], schema=STATUS_SCHEMA), d / POINT_FILE)
         _fsync_tree(d)
