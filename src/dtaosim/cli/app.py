@@ -6,9 +6,9 @@ one line ``error: <message>`` to stderr and exit with code 2 (1 for an
 output directory behind.
 
 Each command module (:mod:`dtaosim.cli.run`, :mod:`dtaosim.cli.mechanisms`,
-:mod:`dtaosim.cli.snapshot`, :mod:`dtaosim.cli.sweep`, :mod:`dtaosim.cli.query`,
-:mod:`dtaosim.cli.compare`) exposes ``register(app)``; this module builds the app and registers
-them, so command modules never import this one.
+:mod:`dtaosim.cli.snapshot`, :mod:`dtaosim.cli.validate`, :mod:`dtaosim.cli.sweep`,
+:mod:`dtaosim.cli.query`, :mod:`dtaosim.cli.compare`) exposes ``register(app)``; this module
+builds the app and registers them, so command modules never import this one.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from dtaosim.cli import query as query_cmd
 from dtaosim.cli import run as run_cmd
 from dtaosim.cli import snapshot as snapshot_cmd
 from dtaosim.cli import sweep as sweep_cmd
+from dtaosim.cli import validate as validate_cmd
 from dtaosim.errors import DtaosimError, InvariantViolation
 
 __all__ = ["app", "main"]
@@ -81,6 +82,7 @@ app = typer.Typer(
 run_cmd.register(app)
 mechanisms_cmd.register(app)
 snapshot_cmd.register(app)  # `dtaosim snapshot` (live chain through the bittensor SDK)
+validate_cmd.register(app)  # `dtaosim validate RUN_DIR`
 sweep_cmd.register(app)  # `dtaosim sweep`: many points into one Parquet dataset
 query_cmd.register(app)  # `dtaosim query`: DuckDB over a sweep
 compare_cmd.register(app)  # `dtaosim compare`: A/B of rules with common random numbers
