@@ -527,6 +527,14 @@ def test_make_backend_options() -> None:
         make_backend(workers=0)
 
 
+def test_unreachable_scheduler_is_one_error_and_no_directory(tmp_path: Path) -> None:
+    plan = load_plan(_spec(tmp_path))
+    with pytest.raises(ConfigError, match=r"--scheduler tcp://127.0.0.1:9: cannot connect"):
+        run_sweep(plan, tmp_path / "s", DaskBackend(scheduler="tcp://127.0.0.1:9",
+                                                   connect_timeout_s=0.5))
+    assert not (tmp_path / "s").exists()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["processes", "dask"])
 def test_backends_give_identical_numbers(reference: Path, tmp_path: Path, backend: str) -> None:

@@ -28,6 +28,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from dtaosim.errors import ConfigError
@@ -47,6 +48,10 @@ class InProcess:
     """Run the points one after the other in this process."""
 
     name = "in-process"
+
+    def session(self) -> AbstractContextManager[Any]:
+        """Nothing to start."""
+        return nullcontext()
 
     def threads_per_task(self) -> int | None:
         """Numba threads per point: all of them (runs are spread over the cores)."""
@@ -106,6 +111,10 @@ class LocalProcesses:
         """Numba threads each point uses."""
         return self.threads
 
+    def session(self) -> AbstractContextManager[Any]:
+        """The pool starts with :meth:`run`."""
+        return nullcontext()
+
     def run(self, tasks: Iterator[PointTask], on_done: Callable[[PointDone], None],
             on_progress: Callable[[int, float], None] | None = None) -> None:
         """Run ``tasks`` in the pool; ``on_done`` in completion order."""
@@ -137,12 +146,14 @@ class DaskBackend:
     threads
         Numba threads per point (default: cores // workers locally; the workers' own
         setting on a remote cluster).
+    connect_timeout_s
+        How long to try to reach the scheduler.
     """
 
     name = "dask"
 
     def __init__(self, scheduler: str | None = None, workers: int | None = None,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, connect_timeout_s: float = 20.0) -> None:
         if scheduler is None and (workers is None or workers < 1):
             raise ConfigError("--workers: need at least 1 worker")
         self.scheduler = scheduler
@@ -151,6 +162,8 @@ class DaskBackend:
             assert workers is not None
             threads = max(1, _cores() // workers)
         self.threads = threads
+        self._session: Any = None
+        self.connect_timeout_s = connect_timeout_s
         if scheduler is not None:
             self.name = f"dask {scheduler}"
         else:
@@ -167,7 +180,7 @@ class DaskBackend:
 
         if self.scheduler is not None:
             try:
-                return Client(self.scheduler, timeout="20s"), None
+                return Client(self.scheduler, timeout=f"{self.connect_timeout_s}s"), None
             except (OSError, TimeoutError) as e:
                 raise ConfigError(f"--scheduler {self.scheduler}: cannot connect "
                                   f"({' '.join(str(e).split())})") from None
@@ -176,46 +189,67 @@ class DaskBackend:
                                silence_logs=logging.ERROR)
         return Client(cluster), cluster
 
-    def run(self, tasks: Iterator[PointTask], on_done: Callable[[PointDone], None],
-            on_progress: Callable[[int, float], None] | None = None) -> None:
-        """Submit ``tasks`` to the cluster in a bounded window; ``on_done`` as they finish."""
-        from distributed import wait as dwait
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """Connect to the scheduler (or start the local cluster) for the sweep's duration.
 
+        Raises
+        ------
+        ConfigError
+            If the scheduler cannot be reached.
+        """
         client, cluster = self._client()
+        self._session = client
         try:
-            info = client.scheduler_info()
-            slots = sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values())
-            window = max(4, 2 * max(slots, 1))
-
-            def submit(task: PointTask) -> Any:
-                return client.submit(run_point, task, pure=False,
-                                     key=f"dtaosim-point-{task.point}-{uuid.uuid4().hex[:12]}")
-
-            def wait_one(pending: set[Any]) -> tuple[set[Any], set[Any]]:
-                res = dwait(list(pending), return_when="FIRST_COMPLETED")
-                return set(res.done), set(res.not_done)
-
-            def result(fut: Any) -> PointDone:
-                try:
-                    return fut.result()  # type: ignore[no-any-return]
-                except Exception as e:  # the worker died (KilledWorker) or lost the task
-                    k = int(str(fut.key).split("-")[2])
-                    return _client_side_failure(tasks_seen.get(k), e)
-                finally:
-                    tasks_seen.pop(int(str(fut.key).split("-")[2]), None)
-
-            tasks_seen: dict[int, PointTask] = {}
-
-            def track(it: Iterator[PointTask]) -> Iterator[PointTask]:
-                for t in it:
-                    tasks_seen[t.point] = t
-                    yield t
-
-            _windowed(submit, track(tasks), window, wait_one, result, on_done)
+            yield
         finally:
+            self._session = None
             client.close()
             if cluster is not None:
                 cluster.close()
+
+    def run(self, tasks: Iterator[PointTask], on_done: Callable[[PointDone], None],
+            on_progress: Callable[[int, float], None] | None = None) -> None:
+        """Submit ``tasks`` to the cluster in a bounded window; ``on_done`` as they finish."""
+        if self._session is None:
+            with self.session():
+                self.run(tasks, on_done, on_progress)
+            return
+        self._submit_all(self._session, tasks, on_done)
+
+    def _submit_all(self, client: Any, tasks: Iterator[PointTask],
+                    on_done: Callable[[PointDone], None]) -> None:
+        from distributed import wait as dwait
+
+        info = client.scheduler_info()
+        slots = sum(int(w.get("nthreads", 1)) for w in info.get("workers", {}).values())
+        window = max(4, 2 * max(slots, 1))
+
+        def submit(task: PointTask) -> Any:
+            return client.submit(run_point, task, pure=False,
+                                 key=f"dtaosim-point-{task.point}-{uuid.uuid4().hex[:12]}")
+
+        def wait_one(pending: set[Any]) -> tuple[set[Any], set[Any]]:
+            res = dwait(list(pending), return_when="FIRST_COMPLETED")
+            return set(res.done), set(res.not_done)
+
+        def result(fut: Any) -> PointDone:
+            try:
+                return fut.result()  # type: ignore[no-any-return]
+            except Exception as e:  # the worker died (KilledWorker) or lost the task
+                k = int(str(fut.key).split("-")[2])
+                return _client_side_failure(tasks_seen.get(k), e)
+            finally:
+                tasks_seen.pop(int(str(fut.key).split("-")[2]), None)
+
+        tasks_seen: dict[int, PointTask] = {}
+
+        def track(it: Iterator[PointTask]) -> Iterator[PointTask]:
+            for t in it:
+                tasks_seen[t.point] = t
+                yield t
+
+        _windowed(submit, track(tasks), window, wait_one, result, on_done)
 
 
 def _client_side_failure(task: PointTask | None, error: BaseException) -> PointDone:

@@ -67,6 +67,7 @@ import traceback
 import types
 import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -780,6 +781,10 @@ class Backend(Protocol):
 
     name: str
 
+    def session(self) -> AbstractContextManager[Any]:
+        """Start the workers (a cluster connection) for the sweep's duration."""
+        ...
+
     def run(self, tasks: Iterator[PointTask], on_done: Callable[[PointDone], None],
             on_progress: Callable[[int, float], None] | None = None) -> None: ...
 
@@ -899,6 +904,27 @@ def run_sweep(plan: SweepPlan, out: str | Path, backend: Backend, *, resume: boo
     SweepSummary
     """
     t0 = time.perf_counter()
+    _check_target(plan, Path(out), resume=resume, overwrite=overwrite)  # before any worker
+    with backend.session():  # workers (a cluster) up before the directory is made
+        return _run(plan, out, backend, t0, resume=resume, retry_failed=retry_failed,
+                    overwrite=overwrite, reporter=reporter, spec_text=spec_text)
+
+
+def _check_target(plan: SweepPlan, out: Path, *, resume: bool, overwrite: bool) -> None:
+    if resume and (out / store.SPEC_FILE).is_file():
+        _check_same_plan(plan, out)
+    elif out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        if resume:
+            raise ConfigError(f"{out} is not a sweep directory (no {store.SPEC_FILE}); "
+                              "nothing to resume")
+        raise ConfigError(f"sweep directory {out} already exists and is not empty "
+                          "(use --resume to continue it, --overwrite to replace it, "
+                          "or another --out)")
+
+
+def _run(plan: SweepPlan, out: str | Path, backend: Backend, t0: float, *, resume: bool,
+         retry_failed: bool, overwrite: bool, reporter: Reporter | None,
+         spec_text: str | None) -> SweepSummary:
     directory = prepare_dir(plan, out, resume=resume, overwrite=overwrite, spec_text=spec_text)
     done = store.done_points(directory) if resume else {}
     if retry_failed:
