@@ -646,3 +646,33 @@ def test_shipped_ab_example_parses() -> None:
     assert {p["seed"] for p in plan.points} == {2026}  # common random numbers
     assert plan.spec.compare is not None and plan.spec.compare.baseline == "v3-2025-07"
     assert plan.run_config(0).runs == 16 and plan.run_config(0).uids == 0
+
+
+def test_agent_outputs_are_picked_up_when_present(tmp_path: Path) -> None:
+    """The agents' network columns (CONTRACT.md) reach `runs`, and teams.parquet becomes the
+    `teams` view, with no list of them in the sweep code."""
+    import pyarrow as pa
+
+    cfg = RunConfig(days=1, runs=2, uids=0)
+    mech = resolve_mechanism(cfg)
+    state = initial_state(cfg, mech)
+
+    def files(d: Path) -> None:
+        store.write_design(d, pa.table({"point": [0], "seed": [0]}))
+
+    out = store.write_new_sweep_dir(tmp_path / "s", files)
+    with store.PointWriter(out, 0, {"subnets": "none"}, blocks=7200) as w:
+        w.record(state, {"retained_top_decile": np.array([1.0, 1.0]),
+                         "teams_active": np.array([40, 41])})
+        state.block += 7200
+        w.record(state, {"retained_top_decile": np.array([0.85, 0.6]),
+                         "teams_active": np.array([35, 30])})
+        w.write_teams({"run": np.array([0, 1]), "team": np.array([7, 7]),
+                       "exit_reason": [None, "cost"]})
+        w.write_manifest({"seed": 0})
+        assert w.commit({"status": "ok", "seed": 0})
+    con = open_sweep(out)
+    assert con.execute("select run, retained_top_decile, teams_active from runs order by run"
+                       ).fetchall() == [(0, 0.85, 35), (1, 0.6, 30)]
+    assert con.execute("select point, run, exit_reason from teams order by run").fetchall() == [
+        (0, 0, None), (0, 1, "cost")]

@@ -156,6 +156,9 @@ class OutputSpec(BaseModel):
     subnets: store.Keep = Field(
         "ends", description="timeseries.parquet: one row per run, record, subnet")
     uids: store.Keep = Field("none", description="uids.parquet: one row per run, record, UID")
+    teams: store.Keep = Field(
+        "all", description="teams.parquet (runs with agents): one row per run and team, "
+                            "written at the end (\"ends\" = \"all\")")
 
 
 class SuccessSpec(BaseModel):

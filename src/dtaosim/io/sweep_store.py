@@ -12,6 +12,7 @@ A sweep directory holds::
         network.parquet        one row per run and record (ok points, unless not kept)
         timeseries.parquet     one row per run, record and subnet (ok points, as kept)
         uids.parquet           one row per run, record and UID (only if kept and the run has UIDs)
+        teams.parquet          one row per run and miner team (runs with agents, unless not kept)
 
 A worker writes a point into ``points/.tmp-point=00012-<random>/`` and renames it to
 ``points/point=00012`` when it is complete: a point's partition is either absent or whole, so a
@@ -38,6 +39,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -85,8 +87,10 @@ CONFIG_FILE = "config.toml"
 Keep = Literal["all", "ends", "none"]
 """Which records of a table a point keeps: every record, the first and the last, or none."""
 
+TEAMS_FILE = "teams.parquet"
+
 TABLE_FILES: dict[str, str] = {"network": NETWORK_FILE, "subnets": SUBNETS_FILE,
-                               "uids": UIDS_FILE}
+                               "uids": UIDS_FILE, "teams": TEAMS_FILE}
 """Table name in a sweep -> file name in a point's partition (as in a run directory)."""
 
 STATUS_SCHEMA: pa.Schema = pa.schema([
@@ -211,7 +215,7 @@ class PointWriter:
                  blocks: int, rows_per_group: int = 262_144) -> None:
         self.sweep_dir = Path(sweep_dir)
         self.point = int(point)
-        self.keep = {name: keep.get(name, "all") for name in _SCHEMAS}
+        self.keep = {name: keep.get(name, "all") for name in TABLE_FILES}
         self.blocks = int(blocks)
         self.rows_per_group = rows_per_group
         self.final = self.sweep_dir / POINTS_DIR / partition_name(point)
@@ -240,10 +244,11 @@ class PointWriter:
             raise RuntimeError("PointWriter is not open")
         return self.tmp
 
-    def _stream(self, name: str) -> _Stream:
+    def _stream(self, name: str, schema: pa.Schema | None = None) -> _Stream:
         s = self._streams.get(name)
         if s is None:
-            s = _Stream(self._dir() / TABLE_FILES[name], _SCHEMAS[name], self.rows_per_group)
+            s = _Stream(self._dir() / TABLE_FILES[name], schema or _SCHEMAS[name],
+                        self.rows_per_group)
             self._streams[name] = s
         return s
 
@@ -252,8 +257,13 @@ class PointWriter:
         return mode == "all" or (mode == "ends" and (first or last))
 
     # ------------------------------------------------------------------ what execute_run calls
-    def record(self, state: ChainState) -> None:
-        """Append one recorded state to the kept tables (``on_record`` of ``simulate``)."""
+    def record(self, state: ChainState,
+               network_extra: Mapping[str, Any] | None = None) -> None:
+        """Append one recorded state to the kept tables (``on_record`` of ``simulate``).
+
+        ``network_extra``: more ``network`` columns, one value per run (the agents'
+        ``tao_usd``, ``retained_top_decile``, ...), given on every record of a run or on none.
+        """
         self._dir()
         first = self._start_block is None
         if first:
@@ -270,7 +280,11 @@ class PointWriter:
                 if want_sub:
                     self._stream("subnets").write(subnets)
                 if want_net:
-                    self._stream("network").write(network)
+                    sl = slice(start, min(start + chunk, state.runs))
+                    for name, values in (network_extra or {}).items():
+                        arr = pa.array(np.asarray(values)[sl])
+                        network = network.append_column(pa.field(name, arr.type), arr)
+                    self._stream("network", network.schema).write(network)
         if state.neurons is not None and self._wanted("uids", first, last):
             per_run = state.subnets * state.neurons.uids
             chunk = max(1, self.rows_per_group // max(per_run, 1))
@@ -278,6 +292,16 @@ class PointWriter:
                 self._stream("uids").write(
                     uid_frame(state, slice(start, min(start + chunk, state.runs))))
         self.records += 1
+
+    def write_teams(self, columns: Mapping[str, Any]) -> Path | None:
+        """Write ``teams.parquet`` (one row per run and team, at the end of the run) unless
+        ``keep["teams"]`` is ``"none"``."""
+        if self.keep["teams"] == "none":
+            return None
+        p = self._dir() / TEAMS_FILE
+        pq.write_table(pa.table({k: (v if isinstance(v, list) else np.asarray(v))
+                                 for k, v in columns.items()}), p, compression="zstd")
+        return p
 
     def write_text(self, name: str, text: str) -> Path:
         """Write a text file (e.g. ``config.toml``) into the partition."""
