@@ -12,7 +12,7 @@ import typer
 from dtaosim.cli.sweep import run_plan
 from dtaosim.errors import ConfigError
 from dtaosim.experiments.config import RunConfig, apply_overrides, load_config
-from dtaosim.experiments.sweep import OutputSpec, plan_from_arms
+from dtaosim.experiments.sweep import OutputSpec, plan_from_arms, scenario_config
 
 __all__ = ["compare", "register"]
 
@@ -20,11 +20,13 @@ _OPTION_NAMES = {"days": "--days", "runs": "--runs", "seed": "--seed", "uids": "
                  "record_every_blocks": "--record-every", "mechanism": "--mechanism"}
 
 
-def _arms(configs: list[Path], mechanisms: list[str],
-          overrides: dict[str, Any]) -> list[tuple[str, RunConfig]]:
+def _arms(configs: list[Path], mechanisms: list[str], overrides: dict[str, Any],
+          scenario: str | None = None) -> list[tuple[str, RunConfig]]:
     if len(configs) >= 2 and mechanisms:
         raise ConfigError("compare either several --config files or several --mechanism "
                           "names on one configuration, not both")
+    if scenario is not None and configs:
+        raise ConfigError("give --scenario or --config, not both")
     if len(configs) >= 2:
         cfgs = [apply_overrides(load_config(c), overrides, _OPTION_NAMES) for c in configs]
         labels = [c.stem for c in configs]
@@ -33,7 +35,8 @@ def _arms(configs: list[Path], mechanisms: list[str],
         return list(zip(labels, cfgs, strict=True))
     if len(mechanisms) < 2:
         raise ConfigError("give at least two --mechanism names (or two --config files)")
-    base = load_config(configs[0]) if configs else RunConfig()
+    base = (load_config(configs[0]) if configs
+            else scenario_config(scenario) if scenario is not None else RunConfig())
     base = apply_overrides(base, overrides, _OPTION_NAMES)
     arms = []
     for m in mechanisms:
@@ -43,6 +46,8 @@ def _arms(configs: list[Path], mechanisms: list[str],
 
 
 def compare(
+    scenario: Annotated[str | None, typer.Option(
+        help="Scenario (built-in name or file) every arm runs.")] = None,
     config: Annotated[list[Path] | None, typer.Option(
         "--config", "-c",
         help="Run configuration (TOML); give two or more to compare them.")] = None,
@@ -72,7 +77,7 @@ def compare(
     """
     overrides = {"days": days, "runs": runs, "seed": seed, "uids": uids,
                  "record_every_blocks": record_every}
-    arms = _arms(config or [], mechanism or [], overrides)
+    arms = _arms(config or [], mechanism or [], overrides, scenario)
     first = arms[0][1]
     plan = plan_from_arms(arms, runs=first.runs, seed=first.seed,
                           output=OutputSpec(network="all", subnets="ends", uids="none"),

@@ -516,17 +516,31 @@ def _merge(under: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _scenario_dict(name: str, spec_dir: Path, source: str) -> dict[str, Any]:
-    """The run configuration of a scenario (built-in name or file) as a table."""
+def scenario_config(name: str) -> RunConfig:
+    """The run configuration of a scenario: a built-in name or a scenario file.
+
+    Raises
+    ------
+    ConfigError
+        If there is no such scenario (or this version has no scenarios).
+    """
     from dtaosim.experiments import config as config_module
 
     load = getattr(config_module, "load_scenario", None)
     if load is None:
-        raise ConfigError(f"{source}: scenario: this version of dtaosim has no scenarios")
+        raise ConfigError("scenario: this version of dtaosim has no scenarios")
+    return cast(RunConfig, load(name))
+
+
+def _scenario_dict(name: str, spec_dir: Path, source: str) -> dict[str, Any]:
+    """The run configuration of a scenario (built-in name or file) as a table."""
     p = Path(name)
     if not p.is_absolute() and (spec_dir / p).is_file():
         name = str(spec_dir / p)
-    cfg = load(name)
+    try:
+        cfg = scenario_config(name)
+    except ConfigError as e:
+        raise ConfigError(f"{source}: {e}") from None
     return cast(dict[str, Any], json.loads(cfg.model_dump_json(exclude={"out"})))
 
 
