@@ -211,6 +211,15 @@ def test_bad_spec_is_one_error_naming_file_and_field(tmp_path: Path, axis: str,
     assert not (tmp_path / "o").exists()
 
 
+def test_dry_run_prints_the_design_and_runs_nothing(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["sweep", str(_spec(tmp_path)), "--out", str(tmp_path / "o"),
+                            "--dry-run"], env=WIDE)
+    assert r.exit_code == 0, r.output
+    assert "6 points (grid design)" in r.stdout and "price-burn-2026-06" in r.stdout
+    assert "12 runs, 0.6 simulated run-days" in r.stdout
+    assert not (tmp_path / "o").exists()
+
+
 def test_cross_field_point_error_names_the_point(tmp_path: Path) -> None:
     p = _spec(tmp_path, '[base]\nuids = 16\nvalidators = 4\n[[axes]]\npath = "uids"\n'
                         'values = [8, 16]\n[[axes]]\npath = "validators"\nvalues = [4, 9]\n')

@@ -273,6 +273,8 @@ def sweep(
         help="Run points on a Dask LocalCluster of N worker processes.")] = None,
     scheduler: Annotated[str | None, typer.Option(
         help="Run points on the Dask cluster at this address (tcp://HOST:PORT).")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Check the spec and print its points; run nothing.")] = False,
 ) -> None:
     """Run a sweep: a base configuration, axes over any of its fields, a design (grid,
     random, lhs, sobol) and runs per point, into one Parquet dataset partitioned by point.
@@ -295,8 +297,31 @@ def sweep(
         plan = load_plan(spec)
         spec_text = spec.read_text(encoding="utf-8")
         target = out if out is not None else Path("sweeps") / (plan.spec.name or spec.stem)
+    if dry_run:
+        _print_plan(plan, target)
+        return
     run_plan(plan, target, resume=resume, retry_failed=retry_failed, overwrite=overwrite,
              processes=processes, workers=workers, scheduler=scheduler, spec_text=spec_text)
+
+
+def _print_plan(plan: SweepPlan, target: Path, rows: int = 20) -> None:
+    """The design (first ``rows`` points) and the sweep's size."""
+    console = Console()
+    t = Table(title=f"{len(plan.points)} points ({plan.spec.design} design)",
+              header_style="bold")
+    cols = list(plan.points[0]) if plan.points else []
+    for c in cols:
+        t.add_column(c, justify="right")
+    for p in plan.points[:rows]:
+        t.add_row(*(_fmt(p.get(c)) for c in cols))
+    if len(plan.points) > rows:
+        t.add_row(*(["..."] * len(cols)))
+    console.print(t)
+    cfgs = [plan.run_config(k) for k in range(len(plan.points))]
+    runs = sum(c.runs for c in cfgs)
+    run_days = sum(c.runs * c.days for c in cfgs)
+    console.print(f"{runs:,} runs, {run_days:,.1f} simulated run-days; directory {target}",
+                  highlight=False)
 
 
 def register(app: typer.Typer) -> None:
