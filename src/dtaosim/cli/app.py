@@ -6,8 +6,9 @@ one line ``error: <message>`` to stderr and exit with code 2 (1 for an
 output directory behind.
 
 Each command module (:mod:`dtaosim.cli.run`, :mod:`dtaosim.cli.mechanisms`,
-:mod:`dtaosim.cli.snapshot`, :mod:`dtaosim.cli.validate`) exposes ``register(app)``; this
-module builds the app and registers them, so command modules never import this one.
+:mod:`dtaosim.cli.snapshot`, :mod:`dtaosim.cli.validate`, :mod:`dtaosim.cli.report`) exposes
+``register(app)``; this module builds the app and registers them, so command modules never
+import this one.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import typer
 from typer.core import TyperGroup
 
 from dtaosim.cli import mechanisms as mechanisms_cmd
+from dtaosim.cli import report as report_cmd
 from dtaosim.cli import run as run_cmd
 from dtaosim.cli import snapshot as snapshot_cmd
 from dtaosim.cli import validate as validate_cmd
@@ -79,6 +81,7 @@ run_cmd.register(app)
 mechanisms_cmd.register(app)
 snapshot_cmd.register(app)  # `dtaosim snapshot` (live chain through the bittensor SDK)
 validate_cmd.register(app)  # `dtaosim validate RUN_DIR`
+report_cmd.register(app)  # `dtaosim report RUN_DIR`
 
 
 def main() -> None:

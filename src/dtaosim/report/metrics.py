@@ -45,6 +45,7 @@ __all__ = [
     "concentration",
     "gini",
     "injection",
+    "log_price_change",
     "neuron_burns",
     "open_run",
     "payout_shape",
@@ -166,9 +167,12 @@ class Bleed:
     end_day: float
 
 
-def _log_change(rd: RunDir, t0: int, t1: int) -> F:
-    """``log(price[t1] / price[t0])`` per (run, netuid); NaN unless the same subnet, emitting
-    at ``t0``, is there at both records."""
+def log_price_change(run: RunDir | str | Path, t0: int, t1: int) -> F:
+    """``log(price[t1] / price[t0])`` per (run, netuid) between records ``t0`` and ``t1``.
+
+    NaN unless the same subnet (netuid and registration), emitting at ``t0``, is there at both.
+    """
+    rd = open_run(run)
     price = rd.subnet_array("price")
     reg = rd.subnet_array("registered_at")
     enabled = rd.subnet_array("emission_enabled")
@@ -196,7 +200,7 @@ def price_bleed(run: RunDir | str | Path, start_day: float | None = None,
     """
     rd = open_run(run)
     t0, t1 = _record_index(rd, start_day, 0), _record_index(rd, end_day, -1)
-    lc = _log_change(rd, t0, t1)
+    lc = log_price_change(rd, t0, t1)
     n = np.sum(~np.isnan(lc), axis=1).astype(np.float64)
     q = _nanpct(lc, [50, 10, 90], axis=1)
     with np.errstate(all="ignore"):
@@ -720,7 +724,8 @@ class TopSubnets:
         Their emission share and alpha price (NaN while the netuid holds another subnet than
         at the last record).
     rest_share : ndarray (runs, records)
-        Share of all other subnets.
+        Share of all other subnets. Shares are NaN at records where no subnet has a share
+        (the first record, before any block).
     """
 
     day: F
@@ -740,10 +745,12 @@ def top_subnets(run: RunDir | str | Path, n: int = 8) -> TopSubnets:
     last = np.nan_to_num(last, nan=-1.0)
     order = [int(k) for k in np.argsort(-last, kind="stable")[:n] if last[k] > 0]
     same = reg[:, :, order] == reg[:, -1:, order]
-    s = np.where(same, share[:, :, order], np.nan)
+    total = np.nansum(share, axis=2)
+    emitting = (total > 0)[:, :, None]  # no shares before the first block: undefined
+    s = np.where(same & emitting, share[:, :, order], np.nan)
     p = np.where(same, price[:, :, order], np.nan)
-    rest = np.nansum(share, axis=2) - np.nansum(s, axis=2)
-    return TopSubnets(rd.days, [k + 1 for k in order], s, p, np.clip(rest, 0.0, None))
+    rest = np.where(total > 0, np.clip(total - np.nansum(s, axis=2), 0.0, None), np.nan)
+    return TopSubnets(rd.days, [k + 1 for k in order], s, p, rest)
 
 
 # ------------------------------------------------------------------------------ agents
