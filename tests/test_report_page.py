@@ -128,6 +128,19 @@ def test_report_of_an_interrupted_run_says_what_is_missing(tmp_path: Path) -> No
     assert "wall time</th><td>unknown" in html
 
 
+def test_report_without_the_subnet_table_still_has_a_page(tmp_path: Path) -> None:
+    d = rich_run_dir(tmp_path / "run", runs=2, days=4)
+    (d / "timeseries.parquet").unlink()
+    result = write_report(d)
+    html = _plotly_free(result.path.read_text())
+    assert "timeseries.parquet is missing" in html
+    assert ("Emission share of the top subnets and the rest: not available (timeseries.parquet "
+            "is missing)") in html
+    assert {"shares", "prices", "pools", "burns"} <= set(result.unavailable)
+    assert result.charts >= 4  # churn and the agent charts come from network.parquet
+    assert "subnets registered" in html  # the headline keeps what network.parquet gives
+
+
 def test_report_of_a_chain_only_run_without_uids(tmp_path: Path) -> None:
     d = write_run_dir(tmp_path / "run", [subnet_row(0, t, k, share=0.5 * (t > 0),
                                                     price=0.1 * k)

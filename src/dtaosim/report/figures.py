@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 from dtaosim.errors import DataError
 from dtaosim.report import metrics as m
-from dtaosim.report.rundir import SUBNETS_FILE, UIDS_FILE, RunDir
+from dtaosim.report.rundir import NETWORK_FILE, SUBNETS_FILE, UIDS_FILE, RunDir
 
 __all__ = ["MAX_POINTS", "Chart", "build_charts"]
 
@@ -225,7 +225,7 @@ def _sum_prices(rd: RunDir) -> go.Figure:
 def _injection(rd: RunDir) -> go.Figure:
     i = m.injection(rd)
     fig = _figure("TAO injected into pools vs the block reward", DAY_AXIS,
-                  "TAO per block (average over each record interval)", rd.runs.size)
+                  "TAO per block (interval mean)", rd.runs.size)
     _fan(fig, i.day, i.emission_per_block, "block reward (TAO minted)", "#444444", fmt=".4f",
          dash="dot")
     _fan(fig, i.day, i.tao_in_per_block, "injected into pools (tao_in)", PALETTE[0], fmt=".4f")
@@ -442,7 +442,7 @@ def build_charts(rd: RunDir, top_n: int = 8) -> list[Chart]:
     s2 = "Pools, prices and injection"
     add("pools", s2, "TAO in all pools", lambda: _pools(rd), True)
     add("pool_spread", s2, "TAO in pool per subnet", lambda: _pool_spread(rd))
-    add("sum_prices", s2, "Sum of alpha prices", lambda: _sum_prices(rd), True)
+    add("sum_prices", s2, "Sum of alpha prices", lambda: _sum_prices(rd), True, needs=())
     add("injection", s2, "TAO injected vs block reward", lambda: _injection(rd), True)
     s3 = "Miners: who gets paid"
     pay: m.Payout | None = None
@@ -464,24 +464,27 @@ def build_charts(rd: RunDir, top_n: int = 8) -> list[Chart]:
         add("pay_time", s3, "Who gets paid among miner UIDs", lambda: _pay_time(rd, p))
     add("burns", s3, "UID registration burn", lambda: _burns(rd), True)
     s4 = "Subnet lifecycle"
-    add("churn", s4, "Subnet registrations and dissolutions", lambda: _churn(rd), True)
+    add("churn", s4, "Subnet registrations and dissolutions", lambda: _churn(rd), True,
+        needs=())
 
     a = m.agents(rd)
     if a is not None:
         s5 = "Miner teams (agents)"
+        net = (NETWORK_FILE,)
         if "tao_usd" in a.series:
-            add("tao_usd", s5, "TAO/USD", lambda: _tao_usd(rd, a), True)
+            add("tao_usd", s5, "TAO/USD", lambda: _tao_usd(rd, a), True, needs=net)
         if "teams_active" in a.series:
-            add("teams_active", s5, "Miner teams active", lambda: _teams_active(rd, a))
+            add("teams_active", s5, "Miner teams active", lambda: _teams_active(rd, a), needs=net)
         if any(c.startswith("retained_") for c in a.series):
-            add("retention", s5, "Talent retained by tier", lambda: _retention(rd, a), True)
+            add("retention", s5, "Talent retained by tier", lambda: _retention(rd, a), True,
+                needs=net)
         if "entries" in a.series or any(c.startswith("exits_") for c in a.series):
             add("entries_exits", s5, "Entries and exits by reason",
-                lambda: _entries_exits(rd, a), True)
+                lambda: _entries_exits(rd, a), True, needs=net)
         if any(c.startswith("miner_profit_usd") for c in a.series):
-            add("profit_time", s5, "Miner profit in USD", lambda: _profit_time(rd, a))
+            add("profit_time", s5, "Miner profit in USD", lambda: _profit_time(rd, a), needs=net)
         if a.teams is not None:
             add("profit_hardware", s5, "Miner profit by hardware profile",
-                lambda: _profit_hardware(rd, a), True)
+                lambda: _profit_hardware(rd, a), True, needs=())
     return charts
 

@@ -129,27 +129,36 @@ def _headline(rd: RunDir, v: Validation | None) -> str:
              f", {runs} Monte Carlo run{'s' if runs != 1 else ''}, seed "
              f"{_e(rd.setting('seed', '?'))}. Figures are the {of}."]
     parts: list[str] = []
-    try:
-        if rd.has_network_column("minted_tao"):
-            minted = rd.network_array("minted_tao")
-            emitted = minted[:, -1] - minted[:, 0]
-            inj = m.injection(rd)
-            injected = inj.tao_in_per_block_run * float(rd.blocks[-1] - rd.blocks[0])
-            blocks = np.diff(rd.blocks).astype(np.float64)
-            bought = np.nansum(inj.chain_buy_per_block * blocks, axis=1)
-            parts.append(f"<b>{_spread_text(emitted, 'int')} TAO</b> emitted; "
-                         f"<b>{_spread_text(injected, 'int')} TAO</b> "
-                         f"({_num(_med(inj.fraction), 'pct')}) were injected into subnet pools "
-                         f"as tao_in and {_num(_med(bought), 'int')} TAO bought alpha for the "
-                         "protocol (chain buys)")
+    missing: list[str] = []
+
+    def emission() -> str:
+        minted = rd.network_array("minted_tao")
+        emitted = minted[:, -1] - minted[:, 0]
+        inj = m.injection(rd)
+        injected = inj.tao_in_per_block_run * float(rd.blocks[-1] - rd.blocks[0])
+        bought = np.nansum(inj.chain_buy_per_block * np.diff(rd.blocks), axis=1)
+        return (f"<b>{_spread_text(emitted, 'int')} TAO</b> emitted; "
+                f"<b>{_spread_text(injected, 'int')} TAO</b> "
+                f"({_num(_med(inj.fraction), 'pct')}) were injected into subnet pools as tao_in "
+                f"and {_num(_med(bought), 'int')} TAO bought alpha for the protocol (chain buys)")
+
+    def prices() -> str:
         s = m.sum_of_prices(rd)
-        parts.append(f"the sum of alpha prices went from <b>{_num(_med(s.start))}</b> to "
-                     f"<b>{_spread_text(s.end)}</b> TAO")
+        return (f"the sum of alpha prices went from <b>{_num(_med(s.start))}</b> to "
+                f"<b>{_spread_text(s.end)}</b> TAO")
+
+    def churn() -> str:
         c = m.churn(rd)
-        parts.append(f"<b>{_spread_text(c.registered[:, -1], 'int')}</b> subnets registered and "
-                     f"<b>{_spread_text(c.dissolved[:, -1], 'int')}</b> dissolved")
-    except DataError as e:
-        parts.append(f"(some figures are not available: {_e(e)})")
+        return (f"<b>{_spread_text(c.registered[:, -1], 'int')}</b> subnets registered and "
+                f"<b>{_spread_text(c.dissolved[:, -1], 'int')}</b> dissolved")
+
+    for part in (emission, prices, churn):
+        try:
+            parts.append(part())
+        except DataError as e:
+            missing.append(str(e))
+    if missing:
+        parts.append(f"(not available: {_e('; '.join(dict.fromkeys(missing)))})")
     if parts:
         lines.append("; ".join(parts) + ".")
     try:
@@ -168,7 +177,7 @@ def _headline(rd: RunDir, v: Validation | None) -> str:
     except DataError:
         pass
     try:
-        pay = m.payout_shape(rd, max_records=1)
+        pay = m.payout_shape(rd)
     except DataError:
         pay = None
     if pay is not None:
