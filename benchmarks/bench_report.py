@@ -15,6 +15,9 @@ Usage::
 
     python benchmarks/bench_report.py [--cases sim30,sim365,syn30,syn365] [--repeats 3]
                                       [--keep DIR]
+
+With ``--keep DIR`` the run directories stay in ``DIR`` and a later call reuses them (only the
+report is timed again).
 """
 
 from __future__ import annotations
@@ -135,8 +138,11 @@ def main() -> None:
         kind, days = case[:3], int(case[3:])
         d = root / case
         if kind == "sim":
-            d, sim_s = simulated_run(d, days, a.runs)
-            what = f"simulated, {a.runs} runs, --uids 0 ({sim_s:.0f} s to simulate)"
+            if (d / "manifest.json").is_file():  # kept from an earlier call (--keep)
+                what = f"simulated, {a.runs} runs, --uids 0 (reused)"
+            else:
+                d, sim_s = simulated_run(d, days, a.runs)
+                what = f"simulated, {a.runs} runs, --uids 0 ({sim_s:.0f} s to simulate)"
         else:
             uids = 256 if days <= 31 else 0
             if not (d / "timeseries.parquet").exists():
