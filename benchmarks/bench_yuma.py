@@ -99,7 +99,7 @@ def timed(fn: Callable[[], Any], repeats: int) -> float:
     return statistics.median(ts)
 
 
-@numba.njit  # no cache: numba does not invalidate it when yuma.py changes
+@numba.njit  # no cache: numba does not invalidate it when chain/yuma/ changes
 def _subnet_loop(alpha, root, permit, weights, bonds, last_update, reg, mask, emission, owner,
                  block, tao_weight, cutoff, last_tempo, kappa, penalty, bma, liquid, lo, hi,
                  steep, yuma3, k, threshold, outs, scratch):  # pragma: no cover - compiled

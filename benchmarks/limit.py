@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from dtaosim.chain.yuma import _bits_from_f64, _f64_from_bits  # bitcast intrinsics
+from dtaosim.chain.yuma.intrinsics import _bits_from_f64, _f64_from_bits  # bitcast intrinsics
 
 # (phase, loads, stores, float ops, divisions, integer ops, conversions) per subnet-block
 PHASES: dict[str, list[tuple[str, int, int, int, int, int, int]]] = {

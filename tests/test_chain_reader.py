@@ -27,7 +27,14 @@ from dtaosim.cli import snapshot as snapshot_cli
 from dtaosim.cli.app import app
 from dtaosim.errors import DataError
 from dtaosim.io import chain_reader, metagraphs
-from dtaosim.io.chain_reader import INSTALL_HINT, ChainAccessError, read_chain, read_snapshot
+from dtaosim.io.chain_reader import (
+    INSTALL_HINT,
+    ChainAccessError,
+    connection,
+    convert,
+    read_chain,
+    read_snapshot,
+)
 from dtaosim.io.snapshot import Snapshot, SubnetSnapshot, load_snapshot, snapshot_to_state
 from dtaosim.state.chain_state import GI, SI
 from dtaosim.state.invariants import check_state
@@ -924,7 +931,7 @@ def test_a_failing_optional_item_is_an_error_not_a_default() -> None:
 
 
 def test_missing_item_detection() -> None:
-    missing = chain_reader._is_missing_item
+    missing = connection._is_missing_item
     assert missing(_not_found("Swap", "SwapBalancer"))
     assert missing(ValueError('Pallet "Swap" not found'))
     assert not missing(KeyError("SwapBalancer"))
@@ -1382,15 +1389,15 @@ def test_real_client_decodes_the_chain_types() -> None:
 
     balancer = value("Swap", "SwapBalancer", [1])
     assert balancer == {"quote": 600_000_000_000_000_000}  # Balancer { quote: Perquintill }
-    assert chain_reader._quote_weight(balancer) == 0.6
+    assert convert._quote_weight(balancer) == 0.6
     assert value("Swap", "SwapBalancer", [99]) == {"quote": 5 * 10**17}  # ValueQuery default
-    assert chain_reader._quote_weight(value("Swap", "SwapBalancer", [99])) == 0.5
+    assert convert._quote_weight(value("Swap", "SwapBalancer", [99])) == 0.5
     price = value("SubtensorModule", "SubnetMovingPrice", [1])
     assert price == {"bits": Q32 // 4}
-    assert chain_reader._fixed(price, Q32, "p") == 0.25
+    assert convert._fixed(price, Q32, "p") == 0.25
     flow = value("SubtensorModule", "SubnetEmaTaoFlow", [1])
     assert flow == (HEAD - 1, {"bits": 3 * Q64 // 2})
-    assert chain_reader._ema_pair(flow, "f") == 1.5
+    assert convert._ema_pair(flow, "f") == 1.5
     assert value("SubtensorModule", "SubnetEmaTaoFlow", [7]) is None  # OptionQuery, absent
     assert value("SubtensorModule", "FirstEmissionBlockNumber", [7]) is None
     assert value("SubtensorModule", "SubnetTAO", [1]) == 20_000 * RAO + 11  # TaoBalance newtype

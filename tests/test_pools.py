@@ -13,13 +13,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dtaosim.chain import pools
 from dtaosim.chain.pools import (
     U64_MAX,
     add_stake,
     buy_batch,
     current_price,
+    fees,
     initial_quote_weight,
+    limits,
     max_amount_add,
     max_amount_remove,
     quote_buy,
@@ -150,7 +151,7 @@ def test_swap_basic_sell_w8(alpha_in: int, tao_out: int) -> None:
 
 def test_perquintill_power_w9() -> None:
     # (21e15 / (21e15 + 7e15)) ** (0.6 / 0.4), scaled to 10**18 and floored
-    e = pools._pow_ratio_scaled(21 * 10**15, 28 * 10**15, 1_500_000_000_000_000_000)
+    e = limits._pow_ratio_scaled(21 * 10**15, 28 * 10**15, 1_500_000_000_000_000_000)
     assert e == 649_519_052_838_328_985
     # the float curve: a sell with w1 = 0.6, w2 = 0.4 pays y (1 - 0.75**1.5)
     y = 10**15
@@ -292,9 +293,9 @@ def test_fee_emulates_u64f64_truncation() -> None:
     assert swap_fee(HEAD, 65_536) == 33
     assert swap_fee(HEAD, 1_000_000_000) == 503_547
     amounts = np.array([0, 1, 65_535, 10**9, 2**62, 123_456_789_012_345], dtype=np.int64)
-    for bits in pools._fee_bits(HEAD):
+    for bits in fees._fee_bits(HEAD):
         want = [(int(a) * bits) >> 64 for a in amounts]
-        assert pools._mul_bits_arr(amounts, bits).tolist() == want
+        assert fees._mul_bits_arr(amounts, bits).tolist() == want
 
 
 def test_limit_buy_stops_at_limit_price() -> None:

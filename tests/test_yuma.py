@@ -348,7 +348,7 @@ def test_bonds_inplace() -> None:
 # per-subnet compiled entry point (for the engine's block kernel)
 # ------------------------------------------------------------------------------------------
 
-@njit  # no cache: numba does not invalidate it when yuma.py changes
+@njit  # no cache: numba does not invalidate it when chain/yuma/ changes
 def _subnets_via_entry_point(alpha, root, tao_weight, permit, weights, bonds, last_update, reg,
                              block, cutoff, last_tempo, kappa, penalty, bma, liquid, alpha_low,
                              alpha_high, steepness, yuma3, max_validators, threshold, owner,

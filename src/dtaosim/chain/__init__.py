@@ -3,7 +3,8 @@
 Compiled functions here are cached on disk by numba (``cache=True``). Numba invalidates a
 cached function when *its own* source file changes, not when a function it calls from another
 module changes; since the block kernel inlines functions from several modules, this package
-drops its own numba cache files whenever any of its sources differs from the last import.
+drops its own numba cache files whenever any of its sources (subpackages such as ``yuma/`` and
+``pools/`` included, and those of ``state/``) differs from the last import.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@ the subnet (it stays with the aggregate holders); it only loses its UID.
 from __future__ import annotations
 
 from dtaosim.chain.neuron_registration import NeuronRegistration, UidRules, register_neuron
-from dtaosim.chain.pools import _apply_buy, quote_buy
+from dtaosim.chain.pools.quotes import quote_buy
+from dtaosim.chain.pools.stake import _apply_buy
 from dtaosim.chain.presets import Mechanism
 from dtaosim.errors import RegistrationError, SwapError
 from dtaosim.state.chain_state import GI, SF, SI, ChainState
