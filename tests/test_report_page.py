@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dtaosim.cli.app import app
+from dtaosim.errors import DataError
 from dtaosim.report import page as page_mod
 from dtaosim.report.figures import MAX_POINTS, build_charts
 from dtaosim.report.page import REPORT_FILE, render_report, write_report
@@ -161,10 +162,25 @@ def test_a_failed_report_leaves_no_file(tmp_path: Path, monkeypatch: pytest.Monk
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(page_mod.os, "fsync", disk_full)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(DataError, match=r"cannot write .*report.html: No space left on device"):
         write_report(d)
     monkeypatch.undo()
     assert sorted(p.name for p in d.iterdir()) == before  # no report, no temporary file
+
+
+def test_cli_report_into_a_read_only_dir_is_one_error_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    d = rich_run_dir(tmp_path / "run", runs=1, days=2, agents=False)
+
+    def denied(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(page_mod.tempfile, "mkstemp", denied)  # as a read-only folder does
+    result = runner.invoke(app, ["report", str(d)])
+    assert result.exit_code == 2
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert lines == [f"error: cannot write {d / REPORT_FILE}: Permission denied"]
+    assert not (d / REPORT_FILE).exists()
 
 
 def test_an_old_report_is_replaced_whole(tmp_path: Path) -> None:

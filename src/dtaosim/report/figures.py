@@ -259,7 +259,8 @@ def _pay_rank(rd: RunDir, pay: m.Payout) -> go.Figure:
                              hoverinfo="skip", showlegend=False))
     custom = np.stack([_r(fan[1]), _r(fan[2])], axis=-1).tolist()
     fig.add_trace(go.Scatter(
-        x=_r(ranks), y=_r(fan[0]), mode="lines+markers", name="median over subnets",
+        x=_r(ranks), y=_r(fan[0]), mode="lines+markers" if ranks.size <= 40 else "lines",
+        name="median over subnets",
         line={"color": PALETTE[4], "width": 2}, marker={"size": 4}, customdata=custom,
         hovertemplate="top %{x} UIDs: %{y:.1%} of miner pay (p10 %{customdata[0]:.1%}, "
                       "p90 %{customdata[1]:.1%})<extra></extra>"))

@@ -356,13 +356,17 @@ def write_report(run: RunDir | str | Path) -> ReportResult:
     Raises
     ------
     DataError
-        If ``run`` is not a readable run directory.
+        If ``run`` is not a readable run directory or the report cannot be written there (the
+        previous ``report.html``, if any, is left as it was, and no temporary file remains).
     """
     t0 = time.perf_counter()
     page, charts, rd = render_report(run)
     data = page.encode("utf-8")
     target = rd.path / REPORT_FILE
-    fd, tmp = tempfile.mkstemp(prefix=f".{REPORT_FILE}.tmp-", dir=rd.path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{REPORT_FILE}.tmp-", dir=rd.path)
+    except OSError as e:
+        raise DataError(f"cannot write {target}: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -370,6 +374,9 @@ def write_report(run: RunDir | str | Path) -> ReportResult:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise DataError(f"cannot write {target}: {e.strerror or e}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -95,19 +95,26 @@ def export_pngs(report: Path, out_dir: Path, keys: list[str], *, width: int = 12
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ConfigError(f"cannot create --png folder {out_dir}: {e.strerror or e}") from None
+    from playwright.sync_api import Error as PlaywrightError
+
     written: list[Path] = []
     with launch_chromium() as browser:
         page = browser.new_page(viewport={"width": width, "height": 900},
                                 device_scale_factor=scale)
         page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
             "file:") else route.abort())
-        page.goto(report.resolve().as_uri())
-        page.wait_for_function("() => typeof Plotly !== 'undefined'")
-        for key in keys:
-            sel = f"#chart-{key}"
-            page.wait_for_selector(f"{sel} .main-svg", state="attached")
-            target = out_dir / f"{key}.png"
-            page.locator(sel).screenshot(path=str(target))
-            written.append(target)
-        page.close()
+        try:
+            page.goto(report.resolve().as_uri())
+            page.wait_for_function("() => typeof Plotly !== 'undefined'")
+            for key in keys:
+                sel = f"#chart-{key}"
+                page.wait_for_selector(f"{sel} .main-svg", state="attached")
+                target = out_dir / f"{key}.png"
+                page.locator(sel).screenshot(path=str(target))
+                written.append(target)
+        except PlaywrightError as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ConfigError(f"PNG export failed: {first}") from None
+        finally:
+            page.close()
     return written
