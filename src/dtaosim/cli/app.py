@@ -6,9 +6,10 @@ one line ``error: <message>`` to stderr and exit with code 2 (1 for an
 output directory behind.
 
 Each command module (:mod:`dtaosim.cli.run`, :mod:`dtaosim.cli.mechanisms`,
-:mod:`dtaosim.cli.snapshot`, :mod:`dtaosim.cli.validate`, :mod:`dtaosim.cli.sweep`,
-:mod:`dtaosim.cli.query`, :mod:`dtaosim.cli.compare`) exposes ``register(app)``; this module
-builds the app and registers them, so command modules never import this one.
+:mod:`dtaosim.cli.snapshot`, :mod:`dtaosim.cli.validate`, :mod:`dtaosim.cli.report`,
+:mod:`dtaosim.cli.sweep`, :mod:`dtaosim.cli.query`, :mod:`dtaosim.cli.compare`) exposes
+``register(app)``; this module builds the app and registers them, so command modules never
+import this one.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typer.core import TyperGroup
 from dtaosim.cli import compare as compare_cmd
 from dtaosim.cli import mechanisms as mechanisms_cmd
 from dtaosim.cli import query as query_cmd
+from dtaosim.cli import report as report_cmd
 from dtaosim.cli import run as run_cmd
 from dtaosim.cli import snapshot as snapshot_cmd
 from dtaosim.cli import sweep as sweep_cmd
@@ -83,6 +85,7 @@ run_cmd.register(app)
 mechanisms_cmd.register(app)
 snapshot_cmd.register(app)  # `dtaosim snapshot` (live chain through the bittensor SDK)
 validate_cmd.register(app)  # `dtaosim validate RUN_DIR`
+report_cmd.register(app)  # `dtaosim report RUN_DIR`
 sweep_cmd.register(app)  # `dtaosim sweep`: many points into one Parquet dataset
 query_cmd.register(app)  # `dtaosim query`: DuckDB over a sweep
 compare_cmd.register(app)  # `dtaosim compare`: A/B of rules with common random numbers

@@ -17,6 +17,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from dtaosim.cli.report import report_after_run
 from dtaosim.cli.summary import summary_table
 from dtaosim.experiments.config import (
     RunConfig,
@@ -94,6 +95,9 @@ def run(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace a non-empty --out directory.")
     ] = False,
+    no_report: Annotated[
+        bool, typer.Option("--no-report", help="Do not write report.html into the run directory.")
+    ] = False,
 ) -> None:
     """Simulate the network and write a run directory (config, manifest, Parquet series).
 
@@ -147,6 +151,8 @@ def run(
         f"({blocks / max(wall, 1e-9):,.0f} blocks/s)"
     )
     console.print(f"run directory: [bold]{cfg.out}[/]", soft_wrap=True)
+    if not no_report:
+        report_after_run(cfg.out, console)  # a failure is a warning line; the data stays
 
 
 def register(app: typer.Typer) -> None:
