@@ -7,6 +7,7 @@ import json
 import math
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -44,6 +45,15 @@ from dtaosim.io.results import RunWriter
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
+
+# The miner-team agents (issue 10) need UIDs: these tests of the sweep machinery run the chain
+# alone and switch the agents off where the configuration has them, so that they hold before
+# and after the agents land; the validators count is `n_validators` once `[validators]` is an
+# actor's section.
+AGENTS = "agents" in RunConfig.model_fields
+CHAIN_ONLY: dict[str, Any] = {"agents": {"enabled": False}} if AGENTS else {}
+CHAIN_ONLY_TOML = "agents = { enabled = false }\n" if AGENTS else ""
+NV = "n_validators" if "n_validators" in RunConfig.model_fields else "validators"
 TABLES = ("network.parquet", "timeseries.parquet")
 
 SPEC = """\
@@ -68,9 +78,15 @@ num = 3
 """
 
 
+def _chain_only(text: str) -> str:
+    """A spec's or configuration's text with the agents off after its ``uids = N`` line."""
+    return re.sub(r"^(uids = \d+\n)", lambda m: m.group(1) + CHAIN_ONLY_TOML, text,
+                  flags=re.M)
+
+
 def _spec(tmp_path: Path, text: str = SPEC, name: str = "spec.toml") -> Path:
     p = tmp_path / name
-    p.write_text(text)
+    p.write_text(_chain_only(text))
     return p
 
 
@@ -138,7 +154,7 @@ def test_rules_ab_share_the_random_numbers() -> None:
     """Common random numbers: two rule sets on the same seed see the same registrations."""
     out = {}
     for mech_name in ("taoflow-2025-11", "price-burn-2026-06"):
-        cfg = RunConfig(days=0.5, runs=4, seed=3, uids=0, mechanism=mech_name,
+        cfg = RunConfig(days=0.5, runs=4, seed=3, uids=0, mechanism=mech_name, **CHAIN_ONLY,
                         exogenous={"new_subnets_per_day": 6.0})
         mech = resolve_mechanism(cfg)
         from dtaosim.experiments.simulation import simulate
@@ -221,15 +237,15 @@ def test_dry_run_prints_the_design_and_runs_nothing(tmp_path: Path) -> None:
 
 
 def test_cross_field_point_error_names_the_point(tmp_path: Path) -> None:
-    p = _spec(tmp_path, '[base]\nuids = 16\nvalidators = 4\n[[axes]]\npath = "uids"\n'
-                        'values = [8, 16]\n[[axes]]\npath = "validators"\nvalues = [4, 9]\n')
-    with pytest.raises(ConfigError, match=r"spec.toml: point 1 \(seed=0, uids=8, validators=9\)"
-                                          r": validators: 9 validators do not fit in 8 UIDs"):
+    p = _spec(tmp_path, f'[base]\nuids = 16\n{NV} = 4\n[[axes]]\npath = "uids"\n'
+                        f'values = [8, 16]\n[[axes]]\npath = "{NV}"\nvalues = [4, 9]\n')
+    with pytest.raises(ConfigError, match=rf"spec.toml: point 1 \(seed=0, uids=8, {NV}=9\)"
+                                          rf": {NV}: 9 validators do not fit in 8 UIDs"):
         load_plan(p)
 
 
 def test_base_file_and_bad_base(tmp_path: Path) -> None:
-    (tmp_path / "base.toml").write_text("days = 0.5\nuids = 0\n")
+    (tmp_path / "base.toml").write_text(_chain_only("days = 0.5\nuids = 0\n"))
     plan = load_plan(_spec(tmp_path, 'base = "base.toml"\n[[axes]]\npath = "runs"\n'
                                      'values = [1, 2]\n'))
     assert plan.run_config(1).days == 0.5 and plan.run_config(1).runs == 2
@@ -240,7 +256,7 @@ def test_base_file_and_bad_base(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------------------------- designs
 def _plan(**kw: Any) -> Any:
-    data = {"base": {"uids": 0, "days": 0.01}, **kw}
+    data = {"base": {"uids": 0, "days": 0.01, **CHAIN_ONLY}, **kw}
     return plan_from_spec(SweepSpec.model_validate(data))
 
 
@@ -371,7 +387,7 @@ def test_output_selection(tmp_path: Path) -> None:
 
 
 def test_uids_table_only_when_asked(tmp_path: Path) -> None:
-    text = ('runs = 1\n[base]\ndays = 0.01\nuids = 8\nvalidators = 2\n[output]\nuids = "ends"\n'
+    text = (f'runs = 1\n[base]\ndays = 0.01\nuids = 8\n{NV} = 2\n[output]\nuids = "ends"\n'
             '[[axes]]\npath = "seed"\nvalues = [1]\n')
     run_sweep(load_plan(_spec(tmp_path, text)), tmp_path / "s", InProcess())
     t = pq.read_table(tmp_path / "s" / "points" / "point=00000" / "uids.parquet")
@@ -565,7 +581,7 @@ def test_compare_cli_paired_differences(tmp_path: Path) -> None:
     out = tmp_path / "cmp"
     r = runner.invoke(app, ["compare", "--mechanism", "taoflow-2025-11", "--mechanism",
                             "price-burn-2026-06", "--days", "0.1", "--runs", "4", "--uids",
-                            "0", "--seed", "2", "--out", str(out)], env=WIDE)
+                            "0", "--no-agents", "--seed", "2", "--out", str(out)], env=WIDE)
     assert r.exit_code == 0, r.output
     assert "paired differences" in r.stdout and "pools_tao" in r.stdout
     con = open_sweep(out)
@@ -662,7 +678,7 @@ def test_agent_outputs_are_picked_up_when_present(tmp_path: Path) -> None:
     `teams` view, with no list of them in the sweep code."""
     import pyarrow as pa
 
-    cfg = RunConfig(days=1, runs=2, uids=0)
+    cfg = RunConfig(days=1, runs=2, uids=0, **CHAIN_ONLY)
     mech = resolve_mechanism(cfg)
     state = initial_state(cfg, mech)
 

@@ -17,7 +17,8 @@ from dtaosim.experiments.sweep import OutputSpec, plan_from_arms, scenario_confi
 __all__ = ["compare", "register"]
 
 _OPTION_NAMES = {"days": "--days", "runs": "--runs", "seed": "--seed", "uids": "--uids",
-                 "record_every_blocks": "--record-every", "mechanism": "--mechanism"}
+                 "record_every_blocks": "--record-every", "mechanism": "--mechanism",
+                 "agents": "--no-agents"}
 
 
 def _arms(configs: list[Path], mechanisms: list[str], overrides: dict[str, Any],
@@ -59,6 +60,8 @@ def compare(
     uids: Annotated[int | None, typer.Option(help="UIDs per subnet (0: aggregate).")] = None,
     record_every: Annotated[int | None, typer.Option(
         "--record-every", help="Recording cadence in blocks.")] = None,
+    no_agents: Annotated[bool, typer.Option(
+        "--no-agents", help="The chain and the scripted exogenous processes only.")] = False,
     metric: Annotated[list[str] | None, typer.Option(
         help="Outcome to compare (a column of the `runs` view); repeat.")] = None,
     out: Annotated[Path | None, typer.Option(
@@ -75,8 +78,10 @@ def compare(
     numbers); prints per-run paired differences of key outcomes with confidence intervals
     across runs, and writes them to compare.csv in the sweep directory.
     """
-    overrides = {"days": days, "runs": runs, "seed": seed, "uids": uids,
-                 "record_every_blocks": record_every}
+    overrides: dict[str, Any] = {"days": days, "runs": runs, "seed": seed, "uids": uids,
+                                 "record_every_blocks": record_every}
+    if no_agents and "agents" in RunConfig.model_fields:  # (without agents: nothing to do)
+        overrides["agents"] = {"enabled": False}
     arms = _arms(config or [], mechanism or [], overrides, scenario)
     first = arms[0][1]
     plan = plan_from_arms(arms, runs=first.runs, seed=first.seed,
