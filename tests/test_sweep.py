@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 import typing
 from pathlib import Path
 from typing import Any
@@ -172,8 +173,9 @@ def test_rules_ab_share_the_random_numbers() -> None:
 def _leaf_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
     out = []
     for name, f in model.model_fields.items():
-        sub = [a for a in typing.get_args(f.annotation) or [f.annotation]
-               if isinstance(a, type) and issubclass(a, BaseModel)]
+        alts = (typing.get_args(f.annotation) if typing.get_origin(f.annotation)
+                in (typing.Union, types.UnionType) else (f.annotation,))
+        sub = [a for a in alts if isinstance(a, type) and issubclass(a, BaseModel)]
         if sub:
             out += _leaf_paths(sub[0], f"{prefix}{name}.")
         elif typing.get_origin(f.annotation) is dict:
