@@ -69,7 +69,6 @@ import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import Any, Literal, Protocol, cast
 
@@ -997,7 +996,3 @@ def _remove_partition(path: Path) -> None:
     path.rename(trash / path.name)
     shutil.rmtree(trash, ignore_errors=True)
 
-
-def enum_value(v: Any) -> Any:
-    """JSON-friendly value (enums by name) for tables and messages."""
-    return v.name.lower() if isinstance(v, Enum) else v
