@@ -615,10 +615,12 @@ def _bma_prop(ar: _Arith, bma: NDArray[np.int64]) -> Any:
 # compiled path (float64)
 # ------------------------------------------------------------------------------------------
 
-# Float-rounding-only fast-math: reassociation (vectorised sums), fused multiply-add, signed
-# zeros. No finite-math or reciprocal flags: comparisons, divisions and NaN/inf keep IEEE
-# semantics, so results differ from strict evaluation by a few ulps at most.
-_FASTMATH = {"reassoc", "contract", "nsz"}
+# No fast-math (strict IEEE): with reassociation or contraction the result of a function
+# depends on where LLVM inlines and vectorises it, and numba keeps several compiled copies of
+# one function (its own, and one inside every caller's object code) that the JIT linker binds
+# by load order, which differs between a cold and a warm cache: the same seed gave different
+# bytes (issue 12). Strict IEEE makes every copy compute the same bits (docs/performance.md).
+_FASTMATH = False
 _BISECT = 12  # float32 bisection passes of the consensus before resolving each column (fewer
 # leave more columns to the scalar path, more cost a sweep each: 12 is the measured optimum)
 _MARGIN32 = 1e-5  # float32 stake sums closer than this (+ 1e-8 per active row) to kappa leave
@@ -709,7 +711,7 @@ _EXP_CONSTS = (_LOG2E, _LN2_HI, _LN2_LO, 0.5000000000000019, 0.1666666666666668,
                2.763263965412376e-07, 2.511003761756205e-08)
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
 def _exp(x: float, c: tuple[float, ...]) -> float:
     """``exp(x)`` for ``|x| <= 700`` without a libm call, so that loops using it vectorise.
 
