@@ -7,6 +7,9 @@ state ``n_blocks`` later, leaving its input untouched. All runs advance together
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
@@ -17,8 +20,11 @@ from numpy.typing import NDArray
 from dtaosim.chain.emission import halving_thresholds
 from dtaosim.chain.presets import Mechanism, kernel_params
 from dtaosim.errors import InvariantViolation
-from dtaosim.state.chain_state import ChainState
+from dtaosim.state.chain_state import GI, ChainState
 from dtaosim.state.neurons import NeuronState
+
+__all__ = ["Backend", "advance_in_place", "compile_timer", "kernel_cached", "run_blocks",
+           "warm_up"]
 
 Backend = Literal["numba", "numpy"]
 
@@ -127,3 +133,65 @@ def advance_in_place(
                 check_state(state)
         return
     raise ValueError(f"unknown backend {backend!r}")
+
+
+# ---------------------------------------------------------------------------------- compilation
+def kernel_cached() -> bool | None:
+    """Whether the block kernel is ready without compiling: ``True`` when it is compiled in
+    this process or numba's on-disk cache holds it for the current sources, ``False`` when it
+    must be compiled (a first run, ~1-2 minutes), ``None`` when this cannot be told."""
+    from dtaosim.chain.kernel import advance
+
+    try:
+        if advance.signatures:
+            return True
+        cache = getattr(advance, "_cache", None)
+        cache_file = getattr(cache, "_cache_file", None)
+        if cache_file is None:
+            return None
+        return bool(cache_file._load_index())  # {} when missing or stale (sources changed)
+    except Exception:  # numba internals differ: cannot tell
+        return None
+
+
+def warm_up(state: ChainState, mech: Mechanism, *, check_invariants: bool = True) -> None:
+    """Load (or compile) the kernel for ``state``'s array types: one block of a copy of run 0.
+
+    Lets a driver keep compilation out of its timings; ``state`` is not changed.
+    """
+    nrn = state.neurons
+    one = ChainState(state.block, state.ints[:1].copy(), state.floats[:1].copy(),
+                     state.gints[:1].copy(), dict(state.meta))
+    if nrn is not None:
+        one.neurons = NeuronState(nrn.ints[:1].copy(), nrn.floats[:1].copy(),
+                                  nrn.permit[:1].copy(), nrn.weights[:1].copy(),
+                                  nrn.bonds[:1].copy(), {}, nrn.hyper[:1].copy())
+    if one.gints[:, GI.BLOCK_EMISSION].max() == 0:
+        one.gints[:, GI.BLOCK_EMISSION] = mech.default_block_emission
+    advance_in_place(one, mech, 1, check_invariants=check_invariants)
+
+
+@dataclass
+class CompileTime:
+    """Seconds spent compiling numba functions inside a :func:`compile_timer` block."""
+
+    seconds: float = 0.0
+
+
+@contextmanager
+def compile_timer() -> Iterator[CompileTime]:
+    """Measure the time numba spends compiling (not loading from its cache) in a block::
+
+        with compile_timer() as t:
+            run_blocks(state, mech, 7200)
+        t.seconds
+    """
+    from numba.core import event
+
+    timing = CompileTime()
+    listener = event.TimingListener()
+    with event.install_listener("numba:compile", listener):
+        try:
+            yield timing
+        finally:
+            timing.seconds = listener.duration if listener.done else 0.0
