@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from dtaosim.chain.emission import halving_thresholds
 from dtaosim.chain.presets import Mechanism, kernel_params
 from dtaosim.errors import InvariantViolation
-from dtaosim.state.chain_state import GI, ChainState
+from dtaosim.state.chain_state import ChainState
 from dtaosim.state.neurons import NeuronState
 
 __all__ = ["Backend", "advance_in_place", "compile_timer", "kernel_cached", "run_blocks",
@@ -79,6 +79,27 @@ def run_blocks(
     return new
 
 
+def _call_kernel(state: ChainState, mech: Mechanism, n_blocks: int,
+                 check_invariants: bool) -> NDArray[np.int64]:
+    """Run the compiled kernel on ``state``'s arrays; returns its error array."""
+    from dtaosim.chain.kernel import advance
+
+    err = np.zeros((state.runs, 4), dtype=np.int64)
+    nrn = state.neurons if state.neurons is not None else _no_neurons()
+    # no more threads than runs: an idle thread still joins every call, which stalls a
+    # single run whenever another process holds the other core
+    threads = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(threads, state.runs)))
+    try:
+        advance(state.ints_fm, state.floats_fm, state.gints, state.block, n_blocks,
+                kernel_params(mech, check_invariants), _thresholds(mech.total_supply), err,
+                state.neurons is not None, nrn.ints, nrn.floats, nrn.permit, nrn.weights,
+                nrn.bonds, nrn.hyper)
+    finally:
+        numba.set_num_threads(threads)
+    return err
+
+
 def advance_in_place(
     state: ChainState,
     mech: Mechanism,
@@ -97,21 +118,9 @@ def advance_in_place(
     if n_blocks == 0:
         return
     if backend == "numba":
-        from dtaosim.chain.kernel import ERROR_NAMES, advance
+        from dtaosim.chain.kernel import ERROR_NAMES
 
-        err = np.zeros((state.runs, 4), dtype=np.int64)
-        nrn = state.neurons if state.neurons is not None else _no_neurons()
-        # no more threads than runs: an idle thread still joins every call, which stalls a
-        # single run whenever another process holds the other core
-        threads = numba.get_num_threads()
-        numba.set_num_threads(max(1, min(threads, state.runs)))
-        try:
-            advance(state.ints_fm, state.floats_fm, state.gints, state.block, n_blocks,
-                    kernel_params(mech, check_invariants), _thresholds(mech.total_supply), err,
-                    state.neurons is not None, nrn.ints, nrn.floats, nrn.permit, nrn.weights,
-                    nrn.bonds, nrn.hyper)
-        finally:
-            numba.set_num_threads(threads)
+        err = _call_kernel(state, mech, n_blocks, check_invariants)
         bad = np.flatnonzero(err[:, 0])
         if bad.size:
             r = int(bad[0])
@@ -155,20 +164,12 @@ def kernel_cached() -> bool | None:
 
 
 def warm_up(state: ChainState, mech: Mechanism, *, check_invariants: bool = True) -> None:
-    """Load (or compile) the kernel for ``state``'s array types: one block of a copy of run 0.
+    """Load (or compile) the kernel for ``state``'s array types, running it for 0 blocks.
 
-    Lets a driver keep compilation out of its timings; ``state`` is not changed.
+    Lets a driver keep compilation out of its timings; ``state`` is not changed (and not
+    copied: a large state costs nothing more).
     """
-    nrn = state.neurons
-    one = ChainState(state.block, state.ints[:1].copy(), state.floats[:1].copy(),
-                     state.gints[:1].copy(), dict(state.meta))
-    if nrn is not None:
-        one.neurons = NeuronState(nrn.ints[:1].copy(), nrn.floats[:1].copy(),
-                                  nrn.permit[:1].copy(), nrn.weights[:1].copy(),
-                                  nrn.bonds[:1].copy(), {}, nrn.hyper[:1].copy())
-    if one.gints[:, GI.BLOCK_EMISSION].max() == 0:
-        one.gints[:, GI.BLOCK_EMISSION] = mech.default_block_emission
-    advance_in_place(one, mech, 1, check_invariants=check_invariants)
+    _call_kernel(state, mech, 0, check_invariants)
 
 
 @dataclass

@@ -40,7 +40,7 @@ _CHAIN_RUN = 15 * 8
 _UID_FIELDS = 10 * 8 + 3 * 8 + 1
 _SLOT_HYPER = 21 * 8
 _SCRATCH_PER_UID2 = 14  # Yuma working matrices per thread (float64 + float32 + bool rows)
-_BASE = 400 * 2**20  # interpreter, numba, LLVM, pyarrow (and compiling the kernel)
+_BASE = 700 * 2**20  # interpreter, numba, pyarrow: ~0.3 GB warm, ~0.9 GB while compiling
 _WRITER = 200 * 2**20  # Parquet buffers: up to 2 x 262,144 rows per file
 # compressed Parquet bytes per row (measured on default runs, rounded up)
 _TS_ROW = 200
@@ -71,8 +71,8 @@ def run_memory_bytes(runs: int, slots: int, uids: int, threads: int = 1) -> int:
     chain = runs * (slots * _CHAIN_SLOT + _CHAIN_RUN)
     neurons = runs * slots * (uids * uids * 4 + uids * _UID_FIELDS + _SLOT_HYPER) if uids else 0
     scratch = threads * _SCRATCH_PER_UID2 * uids * uids
-    # the working state and the first state (summary) for the chain; neurons once, plus a
-    # tenth for the temporaries of building and recording them
+    # the working state and the first state (summary) for the chain; neurons once (the run
+    # advances them in place), plus a tenth for the temporaries of building and recording them
     return int(_BASE + _WRITER + 2 * chain + 1.1 * neurons + scratch)
 
 
