@@ -674,7 +674,7 @@ def _block(ir: NDArray[np.int64], fr: NDArray[np.float64], g: NDArray[np.int64],
     return overspent
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _advance_run(r: int, ints_fm: NDArray[np.int64], floats_fm: NDArray[np.float64],
                  gints: NDArray[np.int64], start_block: int, n_blocks: int,
                  p, thresholds: NDArray[np.int64],
@@ -682,9 +682,12 @@ def _advance_run(r: int, ints_fm: NDArray[np.int64], floats_fm: NDArray[np.float
                  nfloats: NDArray[np.float64], nperm: NDArray[np.bool_],
                  nweights: NDArray[np.uint16], nbonds: NDArray[np.uint16],
                  nhyper: NDArray[np.int64]) -> None:
-    """The blocks of run ``r``: the body of :func:`advance`'s parallel loop, compiled once as a
-    function of its own. (Inlined into the ``prange`` loop, numba's parallel passes typed,
-    fused and lowered the whole block a second time: 70% of the kernel's compile time.)"""
+    """The blocks of run ``r``: the body of :func:`advance`'s parallel loop (inlined there).
+
+    Measured alternatives (docs/performance.md, "Compile time"): called as a function of its
+    own, the kernel compiles in ~22% less time but the chain-only block runs ~10% slower; in a
+    serial kernel without ``prange``, ~40% less compile time and ~40% slower. Inside the
+    parallel loop it compiles to the fastest code, so it stays there."""
     if err[r, 0] != ERR_NONE:
         return
     n_sub = ints_fm.shape[2]
@@ -734,7 +737,7 @@ def advance(ints_fm: NDArray[np.int64], floats_fm: NDArray[np.float64],
     already in error are skipped. With ``has_neurons`` the epochs run Yuma and pay UIDs
     (:mod:`dtaosim.chain.epoch_uids`) on the ``NeuronState`` arrays ``nints`` ... ``nhyper``
     (leading axes runs x subnets); without, those are placeholders of one run and subnet.
-    Runs are spread over the threads (``prange``); each runs :func:`_advance_run`.
+    Runs are spread over the threads (``prange``); each runs :func:`_advance_run` (inlined).
     """
     for r in prange(ints_fm.shape[0]):
         _advance_run(np.int64(r), ints_fm, floats_fm, gints, start_block, n_blocks, p,
