@@ -48,7 +48,7 @@ from dtaosim.units import BLOCKS_PER_DAY
 class ExogenousConfig(BaseModel):
     """Exogenous scenario processes (all rates per day of 7,200 blocks)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     action_every_blocks: int = Field(
         300, ge=1, description="cadence of exogenous actions (300 blocks = 1 hour)")
@@ -141,12 +141,20 @@ def _registrations(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
                     ref[r, res.netuid - 1] = state.ints[r, res.netuid - 1, SI.NEURON_BURN]
 
 
-def _next_hotkey(nrn: NeuronState) -> int:
-    hk = nrn.meta.get("next_hotkey")
-    if hk is None:  # first use: past every hotkey already in the metagraph (scanned once)
-        hk = int(nrn.hotkey.max()) + 1
-    nrn.meta["next_hotkey"] = int(hk) + 1
-    return int(hk)
+def _next_hotkey(nrn: NeuronState, run: int) -> int:
+    """A new hotkey id for ``run``: one counter per run, so that a run's hotkeys do not depend
+    on how many runs share the batch (hotkeys are unique within a run, not across runs)."""
+    nxt = nrn.meta.get("next_hotkey")
+    if not isinstance(nxt, np.ndarray) or nxt.shape != (nrn.runs,):
+        # first use: past every hotkey already in the run's metagraph (and a shared start)
+        start = nrn.hotkey.reshape(nrn.runs, -1).max(axis=1).astype(np.int64) + 1
+        if nxt is not None:
+            start = np.maximum(start, np.asarray(nxt, dtype=np.int64))
+        nxt = np.ascontiguousarray(np.broadcast_to(start, (nrn.runs,)), dtype=np.int64)
+        nrn.meta["next_hotkey"] = nxt
+    hk = int(nxt[run])
+    nxt[run] = hk + 1
+    return hk
 
 
 def _owner_takes_uid0(nrn: NeuronState, run: int, slot: int, block: int) -> None:
@@ -154,7 +162,7 @@ def _owner_takes_uid0(nrn: NeuronState, run: int, slot: int, block: int) -> None
     from dtaosim.chain.neuron_registration import register_uid
 
     nrn.reset_subnet(run, slot)
-    owner = _next_hotkey(nrn)
+    owner = _next_hotkey(nrn, run)
     nrn.hyper[run, slot, NH.OWNER_HOTKEY] = owner
     nrn.hyper[run, slot, NH.OWNER_COLDKEY] = owner
     view = nrn.subnet(run, slot)
@@ -188,7 +196,7 @@ def _uid_processes(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
         g = scores[r]
         for k in np.flatnonzero(counts):
             for _ in range(int(counts[k])):
-                hk = _next_hotkey(nrn)
+                hk = _next_hotkey(nrn, r)
                 try:
                     reg = register_hotkey(state, mech, r, int(k) + 1, hk, hk)
                 except RegistrationError:

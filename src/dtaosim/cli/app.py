@@ -3,7 +3,9 @@
 User errors (:class:`~dtaosim.errors.DtaosimError`, bad option values, unknown commands) print
 one line ``error: <message>`` to stderr and exit with code 2 (1 for an
 :class:`~dtaosim.errors.InvariantViolation`), without a traceback; a failed run leaves no
-output directory behind.
+output directory behind. Ctrl-C prints ``error: aborted`` (exit 130), SIGTERM or SIGHUP
+``error: interrupted (SIGTERM)`` (exit 128 + the signal number). ``dtaosim --version`` names
+the exact code (release and git describe, or a hash of the sources).
 
 Each command module (:mod:`dtaosim.cli.run`, :mod:`dtaosim.cli.mechanisms`,
 :mod:`dtaosim.cli.snapshot`, :mod:`dtaosim.cli.validate`, :mod:`dtaosim.cli.report`,
@@ -14,9 +16,10 @@ import this one.
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -29,7 +32,8 @@ from dtaosim.cli import run as run_cmd
 from dtaosim.cli import snapshot as snapshot_cmd
 from dtaosim.cli import sweep as sweep_cmd
 from dtaosim.cli import validate as validate_cmd
-from dtaosim.errors import DtaosimError, InvariantViolation
+from dtaosim.errors import DtaosimError, Interrupted, InvariantViolation
+from dtaosim.io.rundir import version_line
 
 __all__ = ["app", "main"]
 
@@ -58,9 +62,15 @@ class _OneLineErrorGroup(TyperGroup):
         except DtaosimError as e:
             _error_line(str(e))
             sys.exit(1 if isinstance(e, InvariantViolation) else 2)
-        except typer.Abort:
+        except Interrupted as e:
+            _error_line("aborted" if e.signum == signal.SIGINT else f"interrupted ({e.name})")
+            sys.exit(128 + e.signum)
+        except KeyboardInterrupt:
             _error_line("aborted")
-            sys.exit(1)
+            sys.exit(128 + signal.SIGINT)
+        except typer.Abort as e:  # click turns Ctrl-C into Abort
+            _error_line("aborted")
+            sys.exit(128 + signal.SIGINT if isinstance(e.__context__, KeyboardInterrupt) else 1)
         except typer.TyperException as e:  # click usage errors: bad option value, no such option
             if type(e).__name__ == "NoArgsIsHelpError":
                 show = getattr(e, "show", None)
@@ -80,6 +90,25 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
+
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(version_line())
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True,
+                     help="Show the version (release, git describe or source hash) and exit."),
+    ] = False,
+) -> None:
+    """Simulator of the Bittensor dynamic-TAO economy."""
+
 
 run_cmd.register(app)
 mechanisms_cmd.register(app)

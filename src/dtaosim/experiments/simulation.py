@@ -33,13 +33,14 @@ def simulate(
     on_record: Callable[[ChainState], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
     backend: Backend = "numba",
+    copy: bool = True,
 ) -> ChainState:
     """Simulate ``blocks`` blocks from ``state`` and return the final state.
 
     Parameters
     ----------
     state
-        Initial state (not modified); every run starts from its own row.
+        Initial state (not modified unless ``copy=False``); every run starts from its own row.
     mech
         Mechanism version and constants.
     blocks
@@ -58,6 +59,9 @@ def simulate(
         Callbacks: a state to record, and the number of blocks done so far.
     backend
         Kernel backend, ``"numba"`` or ``"numpy"``.
+    copy
+        ``False``: advance ``state`` itself and return it (saves a copy of a large state; the
+        caller gives ``state`` up).
 
     Raises
     ------
@@ -70,7 +74,8 @@ def simulate(
         raise ValueError("blocks must be >= 0 and record_every >= 1")
     ex = exogenous if exogenous is not None else ExogenousConfig()
     rngs = RunStreams(seed, state.runs)
-    state = state.copy()
+    if copy:
+        state = state.copy()
     state.meta.setdefault("start_block", state.block)
     if state.gints[:, GI.BLOCK_EMISSION].max() == 0:
         state.gints[:, GI.BLOCK_EMISSION] = mech.default_block_emission
