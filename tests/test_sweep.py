@@ -703,3 +703,26 @@ def test_agent_outputs_are_picked_up_when_present(tmp_path: Path) -> None:
                        ).fetchall() == [(0, 0.85, 35), (1, 0.6, 30)]
     assert con.execute("select point, run, exit_reason from teams order by run").fetchall() == [
         (0, 0, None), (0, 1, "cost")]
+
+
+def test_overwrite_replaces_only_a_sweep_directory(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = _spec(tmp_path, SPEC.replace("num = 3", "num = 1"))
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "keep.txt").write_text("mine")
+    r = runner.invoke(app, ["sweep", str(spec), "--out", str(other), "--overwrite"], env=WIDE)
+    _one_error(r, "refusing to overwrite", "not a dtaosim sweep directory")
+    assert (other / "keep.txt").read_text() == "mine"
+    monkeypatch.chdir(tmp_path)
+    r = runner.invoke(app, ["sweep", str(spec), "--out", ".", "--overwrite"], env=WIDE)
+    _one_error(r, "refusing to overwrite", "working directory")
+    out = tmp_path / "s"
+    assert runner.invoke(app, ["sweep", str(spec), "--out", str(out)]).exit_code == 0
+    first = (out / "design.parquet").stat().st_mtime_ns
+    r = runner.invoke(app, ["sweep", str(spec), "--out", str(out), "--overwrite"], env=WIDE)
+    assert r.exit_code == 0, r.output
+    assert (out / "design.parquet").stat().st_mtime_ns != first
+    manifest = json.loads((out / "points" / "point=00000" / "manifest.json").read_text())
+    assert manifest["format"] == "dtaosim-run" and manifest["sweep_point"] == 0
+    assert manifest["code_version"]["source_sha256"]

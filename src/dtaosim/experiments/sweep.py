@@ -929,13 +929,18 @@ def run_sweep(plan: SweepPlan, out: str | Path, backend: Backend, *, resume: boo
 def _check_target(plan: SweepPlan, out: Path, *, resume: bool, overwrite: bool) -> None:
     if resume and (out / store.SPEC_FILE).is_file():
         _check_same_plan(plan, out)
-    elif out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
         if resume:
             raise ConfigError(f"{out} is not a sweep directory (no {store.SPEC_FILE}); "
                               "nothing to resume")
-        raise ConfigError(f"sweep directory {out} already exists and is not empty "
-                          "(use --resume to continue it, --overwrite to replace it, "
-                          "or another --out)")
+        if not overwrite:
+            raise ConfigError(f"sweep directory {out} already exists and is not empty "
+                              "(use --resume to continue it, --overwrite to replace it, "
+                              "or another --out)")
+        refusal = store.overwrite_refusal(out) if out.is_dir() else (
+            f"refusing to overwrite {out}: it is not a directory")
+        if refusal is not None:
+            raise ConfigError(refusal)
 
 
 def _run(plan: SweepPlan, out: str | Path, backend: Backend, t0: float, *, resume: bool,

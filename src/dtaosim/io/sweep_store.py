@@ -56,6 +56,7 @@ from dtaosim.io.results import (
     state_frames,
     uid_frame,
 )
+from dtaosim.io.rundir import RUN_FORMAT, code_version, is_protected
 from dtaosim.state.chain_state import ChainState
 
 __all__ = [
@@ -70,6 +71,7 @@ __all__ = [
     "clean_temporaries",
     "connect",
     "done_points",
+    "overwrite_refusal",
     "partition_name",
     "read_spec",
     "write_design",
@@ -111,6 +113,46 @@ _SCHEMAS = {"network": NETWORK_SCHEMA, "subnets": SUBNET_SCHEMA, "uids": UID_SCH
 @functools.cache
 def _version() -> str:
     return dtaosim_version()
+
+
+@functools.cache
+def _versions() -> dict[str, str]:
+    import platform
+    import sys
+    from importlib import metadata
+
+    def of(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:  # pragma: no cover
+            return "unknown"
+
+    return {"dtaosim": _version(), "python": platform.python_version(),
+            "numpy": np.__version__, "numba": of("numba"), "pyarrow": pa.__version__,
+            "platform": f"{sys.platform}-{platform.machine()}"}
+
+
+SWEEP_ENTRIES = frozenset({SPEC_FILE, SPEC_COPY, DESIGN_FILE, POINTS_DIR, "sensitivity.csv",
+                           "sensitivity_second_order.csv", "tipping.csv", "contour.csv",
+                           "compare.csv"})
+"""What a sweep directory may hold (anything else: it is not only a sweep)."""
+
+
+def overwrite_refusal(path: Path) -> str | None:
+    """Why ``--overwrite`` may not replace the existing directory ``path`` (``None``: it may):
+    only a sweep directory holding nothing but a sweep's files, never the working directory,
+    one of its parents or the home directory."""
+    if is_protected(path):
+        return (f"refusing to overwrite {path}: it is the working directory, one of its "
+                "parents or the home directory; choose another --out")
+    if not (path / SPEC_FILE).is_file():
+        return (f"refusing to overwrite {path}: it is not a dtaosim sweep directory (no "
+                f"{SPEC_FILE}); choose another --out or remove it yourself")
+    other = sorted(p.name for p in path.iterdir() if p.name not in SWEEP_ENTRIES)
+    if other:
+        return (f"refusing to overwrite {path}: it holds files that are not the sweep's "
+                f"({', '.join(other[:5])}); choose another --out or remove them yourself")
+    return None
 
 
 def partition_name(point: int) -> str:
@@ -314,9 +356,14 @@ class PointWriter:
         d = self._dir()
         for s in self._streams.values():
             s.close()
-        manifest: dict[str, Any] = {"dtaosim_version": _version(), **fields}
+        code = code_version()
+        manifest: dict[str, Any] = {"format": RUN_FORMAT, "format_version": 1,
+                                    "dtaosim_version": code["release"],
+                                    "code_version": dict(code), "sweep_point": self.point,
+                                    **fields}
         manifest["records"] = self.records
         manifest["rows"] = {s.path.name: s.rows for s in self._streams.values()}
+        manifest["versions"] = _versions()
         manifest["files"] = sorted({p.name for p in d.iterdir() if p.is_file()}
                                    | {MANIFEST_FILE})
         (d / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, default=str) + "\n",
@@ -395,10 +442,14 @@ def write_new_sweep_dir(out: str | Path, files: Callable[[Path], None], *,
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"sweep directory {out} exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise ConfigError(f"sweep directory {out} already exists and is not empty "
-                          "(use --resume to continue it, --overwrite to replace it, "
-                          "or another --out)")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise ConfigError(f"sweep directory {out} already exists and is not empty "
+                              "(use --resume to continue it, --overwrite to replace it, "
+                              "or another --out)")
+        refusal = overwrite_refusal(out)
+        if refusal is not None:
+            raise ConfigError(refusal)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
