@@ -152,6 +152,7 @@ def test_run_writes_run_directory(sim: Path) -> None:
         "timeseries.parquet",
         "network.parquet",
         "uids.parquet",
+        "report.html",
     }
     for key in ("wall_time_s", "blocks_per_second", "start_block", "created_utc", "versions"):
         assert key in manifest
@@ -201,6 +202,8 @@ def test_run_overwrite(sim: Path) -> None:
     out = sim / "out"
     args = ["run", "--days", "0.01", "--uids", "0", "--out", str(out)]
     assert runner.invoke(app, [*args, "--seed", "1"]).exit_code == 0
+    # the report, written after the manifest, is listed in it: the directory stays all dtaosim's
+    assert "report.html" in json.loads((out / "manifest.json").read_text())["files"]
     result = runner.invoke(app, [*args, "--seed", "2", "--overwrite"])  # an earlier run: replaced
     assert result.exit_code == 0, result.output
     assert json.loads((out / "manifest.json").read_text())["seed"] == 2

@@ -30,6 +30,7 @@ from pathlib import Path
 __all__ = [
     "MANIFEST_FILE",
     "RUN_FORMAT",
+    "add_to_manifest",
     "code_version",
     "is_protected",
     "make_dir",
@@ -124,6 +125,39 @@ def run_directory_files(path: Path) -> list[str] | None:
     if not marked or not isinstance(files, list) or not all(isinstance(f, str) for f in files):
         return None
     return [*files, MANIFEST_FILE] if MANIFEST_FILE not in files else list(files)
+
+
+def add_to_manifest(path: Path, name: str) -> bool:
+    """List file ``name`` among the files of run directory ``path`` (written later, e.g. the
+    report), so that ``--overwrite`` still recognises the directory as all dtaosim's.
+
+    The manifest is rewritten atomically; a directory that is not a dtaosim run directory (no
+    marked manifest) is left alone.
+
+    Returns
+    -------
+    bool
+        Whether the manifest now lists ``name``.
+    """
+    target = path / MANIFEST_FILE
+    try:
+        manifest = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if run_directory_files(path) is None or not isinstance(manifest, dict):
+        return False
+    files = manifest["files"]
+    if name in files:
+        return True
+    manifest["files"] = sorted([*files, name])
+    tmp = path / f".{MANIFEST_FILE}.tmp-{os.getpid()}"
+    try:
+        tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+        os.replace(tmp, target)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        return False
+    return True
 
 
 def is_protected(path: Path) -> bool:

@@ -24,6 +24,7 @@ import plotly.offline
 from numpy.typing import NDArray
 
 from dtaosim.errors import DataError
+from dtaosim.io.rundir import add_to_manifest
 from dtaosim.report import metrics as m
 from dtaosim.report.figures import MAX_POINTS, Chart, build_charts
 from dtaosim.report.rundir import CONFIG_FILE, MANIFEST_FILE, RunDir
@@ -374,6 +375,7 @@ def write_report(run: RunDir | str | Path) -> ReportResult:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
+        add_to_manifest(rd.path, REPORT_FILE)  # the directory stays recognisably dtaosim's
     except OSError as e:
         Path(tmp).unlink(missing_ok=True)
         raise DataError(f"cannot write {target}: {e.strerror or e}") from None
