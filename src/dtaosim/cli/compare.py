@@ -67,7 +67,8 @@ def compare(
     out: Annotated[Path | None, typer.Option(
         help="Sweep directory (default: sweeps/compare-<UTC time>).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue --out.")] = False,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out.")] = False,
+    overwrite: Annotated[bool, typer.Option(
+        "--overwrite", help="Replace an earlier comparison in --out.")] = False,
     processes: Annotated[int | None, typer.Option(help="N local worker processes.")] = None,
     workers: Annotated[int | None, typer.Option(help="Dask LocalCluster of N workers.")] = None,
     scheduler: Annotated[str | None, typer.Option(

@@ -266,7 +266,8 @@ def sweep(
     retry_failed: Annotated[bool, typer.Option(
         "--retry-failed", help="With --resume, redo the points that failed.")] = False,
     overwrite: Annotated[bool, typer.Option(
-        "--overwrite", help="Replace a non-empty --out.")] = False,
+        "--overwrite", help="Replace an earlier sweep in --out (only a sweep directory).")
+    ] = False,
     processes: Annotated[int | None, typer.Option(
         help="Run points in N local worker processes.")] = None,
     workers: Annotated[int | None, typer.Option(
