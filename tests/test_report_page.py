@@ -238,7 +238,7 @@ def test_run_writes_its_report_and_no_report_skips_it(in_tmp: Path) -> None:
     assert (out / REPORT_FILE).is_file()
     assert f"report: {out / REPORT_FILE}" in result.stdout
     manifest = json.loads((out / "manifest.json").read_text())
-    assert REPORT_FILE not in manifest["files"]  # written after the run's own files
+    assert REPORT_FILE in manifest["files"]  # listed once written (--overwrite recognises it)
     out2 = in_tmp / "without"
     result = runner.invoke(app, ["run", "--days", "0.02", "--uids", "0", "--no-report",
                                  "--out", str(out2)])
