@@ -708,7 +708,8 @@ def test_missing_required_field_names_it() -> None:
 def test_inconsistent_chain_values_are_a_data_error() -> None:
     chain = _chain()
     chain["subnets"][12]["SubnetAlphaOut"] = 1  # smaller than its pending parts
-    with pytest.raises(Exception, match=r"subnets\[2\]: alpha_out_rao \(1\) is smaller") as e:
+    with pytest.raises(Exception,
+                       match=r"subnets\[2\] \(netuid 12\): alpha_out_rao \(1\) is smaller") as e:
         read_snapshot(make_double(chain))
     assert "values read from the chain" in str(e.value)
 
@@ -854,7 +855,7 @@ def _chain_with(netuid: int, item: str, value: Any) -> dict[str, Any]:
             "cannot read the metagraph of subnet 1 from finney: ConnectionError: gone",
         ),
         ("missing", "does not provide SubtensorModule.SubnetLocked"),
-        ("invalid values", "subnets[2]: alpha_out_rao (1) is smaller"),
+        ("invalid values", "subnets[2] (netuid 12): alpha_out_rao (1) is smaller"),
     ],
 )
 def test_cli_errors_leave_no_file(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,6 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from dtaosim import cli
 from dtaosim.chain.presets import HEAD_PRESET, PRESETS, Mechanism
 from dtaosim.cli.app import app
 from dtaosim.cli.summary import summary_table
@@ -31,6 +31,7 @@ from dtaosim.state.chain_state import GI, SF, SI, ChainState
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -47,9 +48,13 @@ def _subnets_at_start(runs: int = 1) -> int:
     return int((state.ints[0, :, SI.EXISTS] != 0).sum())
 
 
+NOTES = ("progress: ", "compiling the simulation kernel")  # stderr lines that are no error
+
+
 def _one_error(result: Any, *needles: str, code: int = 2) -> str:
     assert result.exit_code == code, (result.exit_code, result.output)
-    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    lines = [ln for ln in result.stderr.splitlines()
+             if ln.strip() and not ln.startswith(NOTES)]
     assert len(lines) == 1, result.stderr
     line = lines[0]
     assert line.startswith("error: "), line
@@ -148,6 +153,7 @@ def test_run_writes_run_directory(sim: Path) -> None:
         "network.parquet",
         "uids.parquet",
         "teams.parquet",
+        "report.html",
     }
     for key in ("wall_time_s", "blocks_per_second", "start_block", "created_utc", "versions"):
         assert key in manifest
@@ -195,14 +201,17 @@ def test_run_default_out_and_config_file(sim: Path) -> None:
 
 def test_run_overwrite(sim: Path) -> None:
     out = sim / "out"
-    out.mkdir()
-    (out / "old.txt").write_text("x")
-    args = ["run", "--days", "0.01", "--out", str(out), "--overwrite"]
-    result = runner.invoke(app, args)
+    args = ["run", "--days", "0.01", "--uids", "0", "--out", str(out)]
+    assert runner.invoke(app, [*args, "--seed", "1"]).exit_code == 0
+    # the report, written after the manifest, is listed in it: the directory stays all dtaosim's
+    assert "report.html" in json.loads((out / "manifest.json").read_text())["files"]
+    result = runner.invoke(app, [*args, "--seed", "2", "--overwrite"])  # an earlier run: replaced
     assert result.exit_code == 0, result.output
-    assert not (out / "old.txt").exists()
-    assert (out / "manifest.json").is_file()
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 2
     assert sorted(p.name for p in sim.iterdir()) == ["out"]
+    (out / "old.txt").write_text("x")  # a file dtaosim did not write: never deleted
+    _one_error(runner.invoke(app, [*args, "--overwrite"]), "refusing to overwrite", "'old.txt'")
+    assert (out / "old.txt").is_file()
 
 
 BAD_TOML = {
@@ -309,10 +318,10 @@ def test_run_from_snapshot_fixture(sim: Path) -> None:
 
 
 BAD_SNAPSHOTS = {
-    "bad_negative_reserve.json": "subnets[1].tao_reserve_rao: Input should be greater than or",
+    "bad_negative_reserve.json": "subnets[1] (netuid 2).tao_reserve_rao: Input should be greater",
     "bad_schema_version.json": "schema_version: unknown schema_version 2 (this dtaosim reads 1)",
     "bad_total_issuance.json": "total_issuance_rao (6000000000000000) is smaller than pools + root",
-    "bad_alpha_out_parts.json": "subnets[2]: alpha_out_rao (100000000000) is smaller than the sum",
+    "bad_alpha_out_parts.json": "subnets[2] (netuid 3): alpha_out_rao (100000000000) is smaller",
 }
 
 
@@ -363,8 +372,17 @@ def test_no_command_shows_help() -> None:
     assert "run" in result.output and "mechanisms" in result.output
 
 
-def test_main_is_console_entry_point() -> None:
-    assert callable(cli.main)
+def test_main_is_the_console_entry_point() -> None:
+    """``pyproject.toml``'s script is ``dtaosim.cli:main``, and that runs the app."""
+    import tomllib
+
+    scripts = tomllib.loads(Path(REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"dtaosim": "dtaosim.cli:main"}
+    proc = subprocess.run([sys.executable, "-c", "from dtaosim.cli import main; main()",
+                           "mechanisms"], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "COLUMNS": "250"})
+    assert proc.returncode == 0, proc.stderr
+    assert HEAD_PRESET in proc.stdout
 
 
 # ---------------------------------------------------------------------------------- config
@@ -441,16 +459,35 @@ def test_run_writer_streams_in_row_groups(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w"]
 
 
-def test_summary_table_renders() -> None:
+def test_summary_table_shows_medians_and_spread() -> None:
     from rich.console import Console
 
-    first = _state()
+    from dtaosim.cli.summary import run_metrics
+
+    first = ChainState.empty(5, 3, block=1000)
+    first.ints[:, :, SI.EXISTS] = 1
+    first.ints[:, :, SI.TAO_RESERVE] = 10**12
+    first.ints[:, :, SI.ALPHA_IN] = 2 * 10**12
     last = first.copy()
     last.block += 7200
-    last.floats[:, :, SF.SHARE] = 0.5
+    last.ints[:, 0, SI.TAO_RESERVE] = np.array([1, 2, 3, 4, 5]) * 10**12  # differs by run
+    last.gints[:, GI.MINTED_TAO] = np.array([10, 20, 30, 40, 50]) * 10**9
+    last.floats[:, :, SF.SHARE] = [0.5, 0.3, 0.2]
+    m = run_metrics(first, last)
+    assert m["metrics"]["tao_in_pools"]["start"] == {"median": 3000.0, "p10": 3000.0,
+                                                      "p90": 3000.0}
+    assert m["metrics"]["tao_in_pools"]["end"] == {"median": 5000.0, "p10": 3400.0,
+                                                    "p90": 6600.0}
+    assert m["metrics"]["tao_emitted"]["change"] == {"median": 30.0, "p10": 14.0, "p90": 46.0}
+    assert m["metrics"]["sum_of_prices"]["start"]["median"] == pytest.approx(1.5)
+    assert [t["netuid"] for t in m["top_subnets_by_share"]] == [1, 2, 3]
     console = Console(width=200, record=True)
     console.print(summary_table(first, last))
     text = console.export_text()
-    assert "median of 2 runs" in text
-    assert "1.00" in text and "1: 50.0%" in text
-    assert np.isfinite(first.spot_price()).all()
+    assert "median of 5 runs" in text and "p10-p90" in text
+    assert "3,400 - 6,600" in text and "14.000 - 46.000" in text  # the spread is shown
+    assert "1: 50.0%" in text
+    one = ChainState(first.block, first.ints[:1], first.floats[:1], first.gints[:1])
+    console = Console(width=200, record=True)
+    console.print(summary_table(one, one))
+    assert "p10" not in console.export_text()  # one run: no spread column

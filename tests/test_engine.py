@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -65,13 +70,23 @@ def test_head_emission_split_matches_the_published_shape() -> None:
     s = random_network(runs=1)
     out = run_blocks(s, HEAD, 7200)
     alpha_out = out.cum_alpha_out.sum()
-    owner, miners, stakers = (out.cum_owner_cut.sum() + out.pending_owner.sum(),
-                              out.cum_miner_paid.sum() + out.cum_miner_burned.sum()
-                              + out.pending_server.sum(),
-                              alpha_out)
+
+    def total(f: SI) -> int:
+        return int(out.ints[:, :, f].sum())
+
+    owner = total(SI.CUM_OWNER_CUT) + total(SI.PENDING_OWNER)
+    miners = total(SI.CUM_MINER_PAID) + total(SI.CUM_MINER_BURNED) + total(SI.PENDING_SERVER)
+    validators = total(SI.CUM_STAKER_PAID) + total(SI.PENDING_VALIDATOR)
+    # the root proportion of the validators' half: here the sum of EMA prices is <= 1, so the
+    # root-sell flag is off and root's alpha is recycled (none pending, none paid)
+    root = total(SI.ALPHA_RECYCLED) + total(SI.PENDING_ROOT) + total(SI.CUM_ROOT_DIVS)
+    assert total(SI.PENDING_ROOT) == total(SI.CUM_ROOT_DIVS) == 0
     assert owner / alpha_out == pytest.approx(0.18, abs=0.001)  # owner 18%
     assert miners / alpha_out == pytest.approx(0.41, abs=0.001)  # miners 41%
-    del stakers
+    assert (validators + root) / alpha_out == pytest.approx(0.41, abs=0.001)  # validators 41%
+    assert 0.25 < validators / alpha_out < 0.35  # of which root took its proportion
+    # every RAO of alpha_out is in exactly one part (floor dust stays undistributed)
+    assert owner + miners + validators + root + total(SI.UNDISTRIBUTED_ALPHA) == alpha_out
     # TAO: every emitted RAO is injected, used for chain buys or recycled
     minted = out.gints[0, GI.MINTED_TAO]
     assert minted == 7200 * 500_000_000  # issuance above 10.5M: 0.5 TAO per block
@@ -146,3 +161,68 @@ def test_head_root_dividends_are_claimed_and_sold() -> None:
     assert out.stake_root_kept.sum() > 0
     sold = out.cum_root_sold_tao.sum()
     assert sold == out.root_stake[0] - s.root_stake[0]
+
+
+# ---------------------------------------------------------------------------------- over-spending
+def test_overspent_emission_stops_the_numpy_twin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A broken injection that pays a subnet 2.5x the block reward is a violation, even with the
+    checks off (it used to be taken out of free TAO, and the run went on)."""
+    from dtaosim.chain import step_numpy
+
+    s = random_network(runs=2)
+    normal = run_blocks(s, HEAD, 1, backend="numpy", check_invariants=False)
+    em = int(normal.gints[1, GI.MINTED_TAO] - s.gints[1, GI.MINTED_TAO])
+    unspent = int(normal.gints[1, GI.RECYCLED_TAO] - s.gints[1, GI.RECYCLED_TAO])
+    terms = step_numpy.subnet_terms_numpy
+
+    def inflated(*args: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        ti, ai, ex = terms(*args)
+        ti = ti.copy()
+        ti[1, 0] += 2.5 * em  # run 1, netuid 1
+        return ti, ai, ex
+
+    monkeypatch.setattr(step_numpy, "subnet_terms_numpy", inflated)
+    for check in (True, False):
+        with pytest.raises(InvariantViolation) as e:
+            run_blocks(s, HEAD, 5, backend="numpy", check_invariants=check)
+        assert (e.value.block, e.value.run) == (s.block + 1, 1)
+        assert "over-spent" in str(e.value)
+        assert f"off by {int(2.5 * em) - unspent} RAO" in str(e.value)
+
+
+def test_overspent_emission_stops_the_kernel() -> None:
+    """The same fault injected into the kernel's code (run as Python: NUMBA_DISABLE_JIT)."""
+    code = """
+import json
+from dtaosim import default_network, get_mechanism
+from dtaosim.chain import kernel
+from dtaosim.chain.engine import run_blocks
+from dtaosim.errors import InvariantViolation
+from dtaosim.state.chain_state import GI
+mech = get_mechanism("price-burn-2026-06")
+s = default_network(runs=1, mech=mech)
+normal = run_blocks(s, mech, 1, check_invariants=False)
+em = int(normal.gints[0, GI.MINTED_TAO] - s.gints[0, GI.MINTED_TAO])
+unspent = int(normal.gints[0, GI.RECYCLED_TAO] - s.gints[0, GI.RECYCLED_TAO])
+floors, calls = kernel._floors, []
+def inflated(ti, ai, ex):  # the first subnet's TAO injection gets 2.5x the block reward more
+    a, b, c = floors(ti, ai, ex)
+    calls.append(1)
+    return (a + int(2.5 * em) if len(calls) == 1 else a), b, c
+kernel._floors = inflated
+try:
+    run_blocks(s, mech, 3, check_invariants=False)
+    print(json.dumps({"raised": False}))
+except InvariantViolation as e:
+    print(json.dumps({"raised": True, "block": e.block - s.block, "run": e.run,
+                      "message": str(e), "expected": int(2.5 * em) - unspent}))
+"""
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    assert got["raised"], got
+    assert (got["block"], got["run"]) == (1, 0)
+    assert "over-spent" in got["message"]
+    assert f"off by {got['expected']} RAO" in got["message"]

@@ -105,26 +105,53 @@ def test_ineligible_subnets_get_nothing() -> None:
     np.testing.assert_allclose(out, [0.4, 0.6, 0.0])
 
 
-@settings(max_examples=200, deadline=None)
+def _paid(rule, ema, burned, rho, uflow, pflow, eligible, enabled, flag) -> np.ndarray:
+    """Which subnets get a positive share, from the rules' definitions (not the code)."""
+    if rule in (TAO_FLOW, NET_FLOW):
+        net = uflow.copy()
+        if rule == NET_FLOW:
+            pos_p = np.maximum(pflow[eligible], 0).sum()
+            norm = min(1.0, np.maximum(uflow[eligible], 0).sum() / pos_p) if pos_p > 0 else 0.0
+            net = uflow - np.where(pflow > 0, norm * pflow, pflow)
+        limit = max(0.0, min(net[eligible].min(initial=0.0), 0.0))  # cutoff 0
+        paid = eligible & (net - limit > 0)
+    else:
+        paid = eligible & (ema > 0)
+        if rule in (PRICE_BURN, PRICE_ROOTPROP_BURN):
+            weighted = paid & (burned < 1) & ((rho > 0) if rule == PRICE_ROOTPROP_BURN else True)
+            paid = weighted if weighted.any() else paid  # all weights 0: the price shares
+    if flag and (eligible & ~enabled).any():
+        paid = paid & enabled
+    return paid
+
+
+amount = st.one_of(st.just(0.0), st.floats(1e-6, 1.0))  # no subnormal weights
+flow = st.integers(-10**9, 10**9).map(float)  # RAO per block
+
+
+@settings(max_examples=300, deadline=None)
 @given(
     rule=st.sampled_from([PRICE_EMA, PRICE_BURN, PRICE_ROOTPROP_BURN, TAO_FLOW, NET_FLOW]),
-    ema=arrays(float, 8, elements=st.floats(0, 1)),
-    burned=arrays(float, 8, elements=st.floats(0, 1)),
-    rho=arrays(float, 8, elements=st.floats(0, 1)),
-    uflow=arrays(float, 8, elements=st.floats(-1e9, 1e9)),
-    pflow=arrays(float, 8, elements=st.floats(-1e9, 1e9)),
+    ema=arrays(float, 8, elements=amount),
+    burned=arrays(float, 8, elements=st.one_of(st.just(1.0), amount)),
+    rho=arrays(float, 8, elements=amount),
+    uflow=arrays(float, 8, elements=flow),
+    pflow=arrays(float, 8, elements=flow),
     eligible=arrays(bool, 8),
     enabled=arrays(bool, 8),
     flag=st.booleans(),
 )
-def test_shares_sum_to_one_over_eligible_or_zero(rule, ema, burned, rho, uflow, pflow,
-                                                 eligible, enabled, flag) -> None:
+def test_shares_sum_to_one_over_the_paid_subnets_or_to_zero(rule, ema, burned, rho, uflow,
+                                                           pflow, eligible, enabled,
+                                                           flag) -> None:
     out = shares(rule, ema=ema, burned=burned, rho=rho, uflow=uflow, pflow=pflow,
                  eligible=eligible, enabled=enabled, flag=flag)
-    assert np.all(out >= 0)
-    assert np.all(out[~eligible] == 0)
-    total = out.sum()
-    assert total == pytest.approx(1.0, abs=1e-9) or total == 0.0
+    paid = _paid(rule, ema, burned, rho, uflow, pflow, eligible, enabled, flag)
+    assert np.all(out[paid] > 0) and np.all(out[~paid] == 0)
+    if paid.any():
+        assert out.sum() == pytest.approx(1.0, abs=1e-12)
+    else:  # nobody to pay: the block's TAO is recycled, not shared
+        assert out.sum() == 0.0
 
 
 @given(st.integers(min_value=0, max_value=140), st.integers(min_value=0, max_value=2**32 - 1))

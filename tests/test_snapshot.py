@@ -227,7 +227,7 @@ def test_owner_keys_survive_the_state(tmp_path: Path) -> None:
     state.ints[0, 0, SI.REGISTERED_AT] = 9_999  # netuid 1 registered again: a new owner
     state.ints[0, 0, SI.FIRST_EMISSION_BLOCK] = -1
     assert state_to_snapshot(state).subnets[0].owner_hotkey == ""
-    with pytest.raises(DataError, match=r"subnets\[0\]\.owner_hotkey"):
+    with pytest.raises(DataError, match=r"subnets\[0\] \(netuid 1\)\.owner_hotkey"):
         load_snapshot(_write(tmp_path, _mutated("subnets.0.owner_hotkey", "x" * 65), "b.json"))
 
 
@@ -267,15 +267,15 @@ def _mutated(path: str, value: Any) -> dict[str, Any]:
     [
         ("block", ..., "block: missing field"),
         ("total_issuance_rao", -1, "total_issuance_rao"),
-        ("subnets.0.tao_reserve_rao", ..., "subnets[0].tao_reserve_rao: missing field"),
-        ("subnets.1.alpha_in_rao", -5, "subnets[1].alpha_in_rao"),
+        ("subnets.0.tao_reserve_rao", ..., "subnets[0] (netuid 1).tao_reserve_rao: missing field"),
+        ("subnets.1.alpha_in_rao", -5, "subnets[1] (netuid 2).alpha_in_rao"),
         ("subnets.2.netuid", 0, "subnets[2].netuid"),
         ("subnets.2.netuid", 70_000, "subnets[2].netuid"),
         ("subnets.2.netuid", 1, "duplicate netuid 1"),
-        ("subnets.1.alpha_out_rao", 100 * TAO, "subnets[1]: alpha_out_rao"),
+        ("subnets.1.alpha_out_rao", 100 * TAO, "subnets[1] (netuid 2): alpha_out_rao"),
         ("total_issuance_rao", 3_000_000 * TAO, "total_issuance_rao"),
-        ("subnets.0.miner_burn_fraction", 1.5, "subnets[0].miner_burn_fraction"),
-        ("subnets.0.bogus", 1, "subnets[0].bogus: unknown field"),
+        ("subnets.0.miner_burn_fraction", 1.5, "subnets[0] (netuid 1).miner_burn_fraction"),
+        ("subnets.0.bogus", 1, "subnets[0] (netuid 1).bogus: unknown field"),
         ("timestamp", "yesterday", "timestamp"),
         ("subnets.0.registered_at_block", 20_000, "registered_at_block"),
     ],
@@ -310,8 +310,8 @@ def test_invalid_json_and_unreadable(tmp_path: Path) -> None:
         load_snapshot(_write(tmp_path, "[1, 2]", "list.json"))
     with pytest.raises(DataError, match="snapshot file not found"):
         load_snapshot(tmp_path / "nope.json")
-    with pytest.raises(DataError, match="cannot read snapshot"):
-        load_snapshot(tmp_path)  # a directory
+    with pytest.raises(DataError, match="is a directory, not a snapshot file"):
+        load_snapshot(tmp_path)
     bad = tmp_path / "latin1.json"
     bad.write_bytes(b'{"source": "\xff"}')
     with pytest.raises(DataError, match="cannot read snapshot"):
@@ -349,10 +349,10 @@ def test_small_fixture_is_canonical_and_consistent() -> None:
 @pytest.mark.parametrize(
     ("name", "needle"),
     [
-        ("bad_negative_reserve.json", "subnets[1].tao_reserve_rao"),
+        ("bad_negative_reserve.json", "subnets[1] (netuid 2).tao_reserve_rao"),
         ("bad_schema_version.json", "schema_version: unknown schema_version 2"),
         ("bad_total_issuance.json", "total_issuance_rao (6000000000000000) is smaller"),
-        ("bad_alpha_out_parts.json", "subnets[2]: alpha_out_rao (100000000000) is smaller"),
+        ("bad_alpha_out_parts.json", "subnets[2] (netuid 3): alpha_out_rao (100000000000) is smal"),
     ],
 )
 def test_bad_fixtures_are_rejected_naming_the_field(name: str, needle: str) -> None:

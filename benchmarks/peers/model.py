@@ -28,8 +28,9 @@ would fall under 0.01 TAO of alpha), negative flows sell ``floor(-flow / p)`` al
 the stakers' alpha; ``tao = floor(y a / (x + a))``, rejected unless ``tao > min_stake`` and the
 pool keeps 0.01 TAO, then the flat fee is deducted).
 
-The ``z`` are pre-drawn: run ``r`` uses child ``r`` of ``numpy.random.SeedSequence(SEED)`` and
-draws ``(n_actions, subnets)`` standard normals, exactly the stream ``dtaosim.simulate`` draws,
+The ``z`` are pre-drawn: run ``r`` uses ``numpy.random.SeedSequence(SEED, spawn_key=(r, 1))``
+(its stake-flow stream) and draws ``(n_actions, subnets)`` standard normals, exactly the stream
+``dtaosim.simulate`` draws,
 so the dtaosim implementation is the real ``simulate`` and every peer reads the same ``z``.
 
 dtaosim expresses this model with its real engine: preset ``dtao-2025-02`` with
@@ -293,9 +294,9 @@ def dtaosim_state(network: str, runs: int, subnets: int = SUBNETS):
 
 def draw_z(runs: int, n_actions: int, subnets: int, seed: int = SEED) -> np.ndarray:
     """``z[r]`` = the ``(n_actions, subnets)`` normals ``dtaosim.simulate`` draws for run ``r``."""
-    children = np.random.SeedSequence(seed).spawn(runs)
-    return np.stack([np.random.default_rng(s).standard_normal((n_actions, subnets))
-                     for s in children])
+    # dtaosim.agents.streams: SeedSequence(seed, spawn_key=(run, Process.STAKE_FLOWS = 1))
+    return np.stack([np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(r, 1)))
+                     .standard_normal((n_actions, subnets)) for r in range(runs)])
 
 
 def make_inputs(path: str, network: str, runs: int, blocks: int,

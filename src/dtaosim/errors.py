@@ -51,3 +51,22 @@ class InvariantViolation(DtaosimError):
         self.netuid = netuid
         where = f"block {block}, run {run}" + (f", subnet {netuid}" if netuid >= 0 else "")
         super().__init__(f"invariant violated at {where}: {quantity} ({detail})")
+
+
+class Interrupted(BaseException):
+    """The process was asked to stop (``SIGTERM``, ``SIGHUP``): unwinds like
+    ``KeyboardInterrupt`` so that partial output is cleaned up, then the CLI exits with
+    ``128 + signum``.
+
+    Attributes
+    ----------
+    signum : int
+        The signal received.
+    name : str
+        Its name (``"SIGTERM"``).
+    """
+
+    def __init__(self, signum: int, name: str) -> None:
+        self.signum = signum
+        self.name = name
+        super().__init__(f"interrupted ({name})")

@@ -32,6 +32,7 @@ from dtaosim.agents.miners import MinersConfig, MinerTeams, SubnetView
 from dtaosim.agents.noise import NoiseConfig, NoiseState
 from dtaosim.agents.owners import OwnersConfig, OwnersState
 from dtaosim.agents.scoring import ScoringConfig
+from dtaosim.agents.streams import Process, RunStreams
 from dtaosim.agents.teams import ACTIVE, EXIT_REASONS, TIER_NAMES
 from dtaosim.agents.validators import ValidatorsConfig, ValidatorsState
 from dtaosim.chain.presets import Mechanism
@@ -98,20 +99,21 @@ class Economy:
     def create(cls, state: ChainState, cfg: EconomyConfig, seed: int) -> Economy:
         """Draw every population for ``state`` (which needs UIDs; it is not modified).
 
-        Random streams: run ``r`` of the teams and validators draws from child ``r`` of
-        ``SeedSequence([seed, 2])``, the market from ``[seed, 3]`` and the noise traders from
-        ``[seed, 4]``, so a run's agents do not depend on how runs are batched, the exogenous
-        streams are untouched, and two scenarios with the same seed see the same TAO/USD shocks
-        and flow noise (common random numbers) whatever the teams do.
+        Random streams: each population draws from its own stream per run
+        (:class:`~dtaosim.agents.streams.RunStreams`: ``Process.TEAMS``, ``SCORING``,
+        ``MARKET``, ``NOISE``), so a run's agents do not depend on how runs are batched, the
+        exogenous streams are untouched, and two scenarios with the same seed see the same
+        TAO/USD shocks and flow noise (common random numbers) whatever the teams do.
         """
         if state.neurons is None:
             raise ValueError("agents need UIDs (uids > 0): miner teams hold UIDs")
-        rngs = {name: [np.random.default_rng(s)
-                       for s in np.random.SeedSequence([seed, key]).spawn(state.runs)]
-                for name, key in (("teams", 2), ("market", 3), ("noise", 4))}
+        streams = RunStreams(seed, state.runs)
+        rngs = {name: streams[key] for name, key in (
+            ("teams", Process.TEAMS), ("scoring", Process.SCORING),
+            ("market", Process.MARKET), ("noise", Process.NOISE))}
         market = MarketState.create(cfg.market, state.runs)
         miners = MinerTeams.create(state, cfg.miners, cfg.hardware, rngs["teams"])
-        validators = ValidatorsState.create(state, cfg.scoring, rngs["teams"])
+        validators = ValidatorsState.create(state, cfg.scoring, rngs["scoring"])
         owners = OwnersState.create(state)
         noise = NoiseState.create(state, cfg.noise, rngs["noise"])
         return cls(cfg, market, miners, validators, owners, noise, rngs, state)
@@ -168,7 +170,7 @@ class Economy:
                                        self.pay_day.astype(np.float64))
 
     def _rescore(self, state: ChainState) -> None:
-        self.validators.rescore(state, self.cfg.scoring, self.rngs["teams"],
+        self.validators.rescore(state, self.cfg.scoring, self.rngs["scoring"],
                                 self.miners.eligible(state),
                                 self.miners.uid_log_skill(self.day(state)))
 

@@ -20,8 +20,11 @@ same functions a user would call:
   quality draw; a subnet's **stake flows** change its validators' stake pro rata; a **new
   subnet** starts with its owner's hotkey on UID 0.
 
-Each process draws from the run's own generator (``rngs[r]``), so results do not depend on how
-runs are batched. Assumptions are listed in ``docs/assumptions.md``.
+Each process draws from its own generator per run (:class:`~dtaosim.agents.streams.RunStreams`,
+``SeedSequence(seed, spawn_key=(run, process))``), so results do not depend on how runs are
+batched, and two configurations with different rules see the same stake-flow shocks and
+registration arrivals (common random numbers). Assumptions are listed in
+``docs/assumptions.md``.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
 from dtaosim.agents.stake import spread_over_validators
+from dtaosim.agents.streams import Process, RunStreams, poisson_from_uniform
 from dtaosim.chain.neuron_registration import UidRules
 from dtaosim.chain.presets import Mechanism
 from dtaosim.errors import RegistrationError
@@ -45,7 +49,7 @@ from dtaosim.units import BLOCKS_PER_DAY
 class ExogenousConfig(BaseModel):
     """Exogenous scenario processes (all rates per day of 7,200 blocks)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     action_every_blocks: int = Field(
         300, ge=1, description="cadence of exogenous actions (300 blocks = 1 hour)")
@@ -74,10 +78,11 @@ class ExogenousConfig(BaseModel):
 
 
 def _stake_flows(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
-                 rngs: list[np.random.Generator], dt_days: float) -> None:
+                 rngs: RunStreams, dt_days: float) -> None:
     if ex.stake_flow_volatility == 0.0 and ex.stake_flow_drift == 0.0:
         return
-    stake_flows(state, mech, ex.stake_flow_volatility, ex.stake_flow_drift, rngs, dt_days)
+    stake_flows(state, mech, ex.stake_flow_volatility, ex.stake_flow_drift,
+                rngs[Process.STAKE_FLOWS], dt_days)
 
 
 def stake_flows(state: ChainState, mech: Mechanism, volatility: float | NDArray[np.float64],
@@ -121,12 +126,12 @@ def stake_flows(state: ChainState, mech: Mechanism, volatility: float | NDArray[
 
 
 def _registrations(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
-                   rngs: list[np.random.Generator], dt_days: float) -> None:
+                   rngs: RunStreams, dt_days: float) -> None:
     from dtaosim.chain.lifecycle import register_subnet
 
     if ex.new_subnets_per_day <= 0.0:
         return
-    for r, g in enumerate(rngs):
+    for r, g in enumerate(rngs[Process.SUBNET_REGISTRATIONS]):
         for _ in range(int(g.poisson(ex.new_subnets_per_day * dt_days))):
             try:
                 res = register_subnet(state, mech, r, state.block)
@@ -141,13 +146,20 @@ def _registrations(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
                     ref[r, res.netuid - 1] = state.ints[r, res.netuid - 1, SI.NEURON_BURN]
 
 
-def next_hotkey(nrn: NeuronState) -> int:
-    """A fresh hotkey id (the next after every hotkey of the metagraph; kept in ``meta``)."""
-    hk = nrn.meta.get("next_hotkey")
-    if hk is None:  # first use: past every hotkey already in the metagraph (scanned once)
-        hk = int(nrn.hotkey.max()) + 1
-    nrn.meta["next_hotkey"] = int(hk) + 1
-    return int(hk)
+def next_hotkey(nrn: NeuronState, run: int) -> int:
+    """A new hotkey id for ``run``: one counter per run, so that a run's hotkeys do not depend
+    on how many runs share the batch (hotkeys are unique within a run, not across runs)."""
+    nxt = nrn.meta.get("next_hotkey")
+    if not isinstance(nxt, np.ndarray) or nxt.shape != (nrn.runs,):
+        # first use: past every hotkey already in the run's metagraph (and a shared start)
+        start = nrn.hotkey.reshape(nrn.runs, -1).max(axis=1).astype(np.int64) + 1
+        if nxt is not None:
+            start = np.maximum(start, np.asarray(nxt, dtype=np.int64))
+        nxt = np.ascontiguousarray(np.broadcast_to(start, (nrn.runs,)), dtype=np.int64)
+        nrn.meta["next_hotkey"] = nxt
+    hk = int(nxt[run])
+    nxt[run] = hk + 1
+    return hk
 
 
 def _owner_takes_uid0(nrn: NeuronState, run: int, slot: int, block: int) -> None:
@@ -155,7 +167,7 @@ def _owner_takes_uid0(nrn: NeuronState, run: int, slot: int, block: int) -> None
     from dtaosim.chain.neuron_registration import register_uid
 
     nrn.reset_subnet(run, slot)
-    owner = next_hotkey(nrn)
+    owner = next_hotkey(nrn, run)
     nrn.hyper[run, slot, NH.OWNER_HOTKEY] = owner
     nrn.hyper[run, slot, NH.OWNER_COLDKEY] = owner
     view = nrn.subnet(run, slot)
@@ -165,7 +177,7 @@ def _owner_takes_uid0(nrn: NeuronState, run: int, slot: int, block: int) -> None
 
 
 def _uid_processes(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
-                   rngs: list[np.random.Generator], dt_days: float) -> None:
+                   rngs: RunStreams, dt_days: float) -> None:
     """Validators refresh their weights; new hotkeys register and are scored by validators."""
     from dtaosim.chain.uid_registration import register_hotkey
 
@@ -180,11 +192,16 @@ def _uid_processes(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
     burn = state.ints[:, :, SI.NEURON_BURN].astype(np.float64)
     ref = nrn.meta.setdefault("reference_burn", burn.copy())
     demand = rate * np.clip(ref / np.maximum(burn, 1.0), 0.0, 10.0)
-    for r, g in enumerate(rngs):
-        counts = np.where(exists[r], g.poisson(demand[r]), 0)
+    arrivals = rngs[Process.UID_REGISTRATIONS]
+    scores = rngs[Process.NEWCOMER_SCORES]
+    for r in range(state.runs):
+        # one uniform per subnet and step, whatever the rate: common random numbers
+        u = arrivals[r].random(state.subnets)
+        counts = np.where(exists[r], poisson_from_uniform(u, demand[r]), 0)
+        g = scores[r]
         for k in np.flatnonzero(counts):
             for _ in range(int(counts[k])):
-                hk = next_hotkey(nrn)
+                hk = next_hotkey(nrn, r)
                 try:
                     reg = register_hotkey(state, mech, r, int(k) + 1, hk, hk)
                 except RegistrationError:
@@ -283,7 +300,7 @@ def _enable_emission(state: ChainState, ex: ExogenousConfig) -> None:
 
 
 def apply_exogenous(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
-                    rngs: list[np.random.Generator], dt_blocks: int) -> None:
+                    rngs: RunStreams, dt_blocks: int) -> None:
     """Apply one action step of the exogenous processes to ``state`` in place."""
     dt_days = dt_blocks / BLOCKS_PER_DAY
     _stake_flows(state, mech, ex, rngs, dt_days)

@@ -798,7 +798,7 @@ class MinerTeams:
                 kind, row, k, lim = events[e]
                 if kind == 1 and ts.status[r, row] != ACTIVE:
                     continue  # pruned earlier today
-                hk = next_hotkey(nrn)
+                hk = next_hotkey(nrn, r)
                 if kind == 0:
                     team = self._new_team_slot(r)
                     ck = int(self.next_coldkey[r])

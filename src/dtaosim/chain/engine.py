@@ -7,6 +7,9 @@ state ``n_blocks`` later, leaving its input untouched. All runs advance together
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
@@ -19,6 +22,9 @@ from dtaosim.chain.presets import Mechanism, kernel_params
 from dtaosim.errors import InvariantViolation
 from dtaosim.state.chain_state import ChainState
 from dtaosim.state.neurons import NeuronState
+
+__all__ = ["Backend", "advance_in_place", "compile_timer", "kernel_cached", "run_blocks",
+           "warm_up"]
 
 Backend = Literal["numba", "numpy"]
 
@@ -73,6 +79,27 @@ def run_blocks(
     return new
 
 
+def _call_kernel(state: ChainState, mech: Mechanism, n_blocks: int,
+                 check_invariants: bool) -> NDArray[np.int64]:
+    """Run the compiled kernel on ``state``'s arrays; returns its error array."""
+    from dtaosim.chain.kernel import advance
+
+    err = np.zeros((state.runs, 4), dtype=np.int64)
+    nrn = state.neurons if state.neurons is not None else _no_neurons()
+    # no more threads than runs: an idle thread still joins every call, which stalls a
+    # single run whenever another process holds the other core
+    threads = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(threads, state.runs)))
+    try:
+        advance(state.ints_fm, state.floats_fm, state.gints, state.block, n_blocks,
+                kernel_params(mech, check_invariants), _thresholds(mech.total_supply), err,
+                state.neurons is not None, nrn.ints, nrn.floats, nrn.permit, nrn.weights,
+                nrn.bonds, nrn.hyper)
+    finally:
+        numba.set_num_threads(threads)
+    return err
+
+
 def advance_in_place(
     state: ChainState,
     mech: Mechanism,
@@ -91,21 +118,9 @@ def advance_in_place(
     if n_blocks == 0:
         return
     if backend == "numba":
-        from dtaosim.chain.kernel import ERROR_NAMES, advance
+        from dtaosim.chain.kernel import ERROR_NAMES
 
-        err = np.zeros((state.runs, 4), dtype=np.int64)
-        nrn = state.neurons if state.neurons is not None else _no_neurons()
-        # no more threads than runs: an idle thread still joins every call, which stalls a
-        # single run whenever another process holds the other core
-        threads = numba.get_num_threads()
-        numba.set_num_threads(max(1, min(threads, state.runs)))
-        try:
-            advance(state.ints_fm, state.floats_fm, state.gints, state.block, n_blocks,
-                    kernel_params(mech, check_invariants), _thresholds(mech.total_supply), err,
-                    state.neurons is not None, nrn.ints, nrn.floats, nrn.permit, nrn.weights,
-                    nrn.bonds, nrn.hyper)
-        finally:
-            numba.set_num_threads(threads)
+        err = _call_kernel(state, mech, n_blocks, check_invariants)
         bad = np.flatnonzero(err[:, 0])
         if bad.size:
             r = int(bad[0])
@@ -127,3 +142,57 @@ def advance_in_place(
                 check_state(state)
         return
     raise ValueError(f"unknown backend {backend!r}")
+
+
+# ---------------------------------------------------------------------------------- compilation
+def kernel_cached() -> bool | None:
+    """Whether the block kernel is ready without compiling: ``True`` when it is compiled in
+    this process or numba's on-disk cache holds it for the current sources, ``False`` when it
+    must be compiled (a first run, ~1-2 minutes), ``None`` when this cannot be told."""
+    from dtaosim.chain.kernel import advance
+
+    try:
+        if advance.signatures:
+            return True
+        cache = getattr(advance, "_cache", None)
+        cache_file = getattr(cache, "_cache_file", None)
+        if cache_file is None:
+            return None
+        return bool(cache_file._load_index())  # {} when missing or stale (sources changed)
+    except Exception:  # numba internals differ: cannot tell
+        return None
+
+
+def warm_up(state: ChainState, mech: Mechanism, *, check_invariants: bool = True) -> None:
+    """Load (or compile) the kernel for ``state``'s array types, running it for 0 blocks.
+
+    Lets a driver keep compilation out of its timings; ``state`` is not changed (and not
+    copied: a large state costs nothing more).
+    """
+    _call_kernel(state, mech, 0, check_invariants)
+
+
+@dataclass
+class CompileTime:
+    """Seconds spent compiling numba functions inside a :func:`compile_timer` block."""
+
+    seconds: float = 0.0
+
+
+@contextmanager
+def compile_timer() -> Iterator[CompileTime]:
+    """Measure the time numba spends compiling (not loading from its cache) in a block::
+
+        with compile_timer() as t:
+            run_blocks(state, mech, 7200)
+        t.seconds
+    """
+    from numba.core import event
+
+    timing = CompileTime()
+    listener = event.TimingListener()
+    with event.install_listener("numba:compile", listener):
+        try:
+            yield timing
+        finally:
+            timing.seconds = listener.duration if listener.done else 0.0

@@ -357,5 +357,5 @@ def neurons_for_state(state: Any, n_uids: int = 256, n_validators: int = 64, *,
                             owner_weight=state.floats[:, :, SF.MINER_BURN_FRACTION])
     for r, k in zip(*np.nonzero(~exists), strict=True):
         nrn.reset_subnet(int(r), int(k))
-    nrn.meta["next_hotkey"] = int(nrn.hotkey.max()) + 1
+    nrn.meta["next_hotkey"] = nrn.hotkey.reshape(nrn.runs, -1).max(axis=1) + 1  # per run
     return nrn

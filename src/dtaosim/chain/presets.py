@@ -103,7 +103,8 @@ class Mechanism(BaseModel):
     denominators (``owner_cut = 11796/65535``). Field docs give the chain's storage names.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False,
+                              allow_inf_nan=False)
 
     name: str = "custom"
     date: str = ""

@@ -26,6 +26,7 @@ from dtaosim.chain.presets import (
 from dtaosim.chain.price_ema import ema_step_numpy
 from dtaosim.chain.shares import shares_numpy
 from dtaosim.chain.summation import lane_sum_rows
+from dtaosim.errors import InvariantViolation
 from dtaosim.state.chain_state import GI, SF, SI, ChainState
 
 _THRESH_CACHE: dict[int, NDArray[np.int64]] = {}
@@ -200,9 +201,13 @@ def step_numpy(state: ChainState, m: Mechanism) -> None:
     I[:, :, SI.LAST_ALPHA_IN] = alpha_in
     I[:, :, SI.LAST_EXCESS_TAO] = excess
     unspent = em - (excess + tao_in).sum(axis=1)
-    G[:, GI.TOTAL_ISSUANCE] -= np.maximum(unspent, 0)
-    G[:, GI.RECYCLED_TAO] += np.maximum(unspent, 0)
-    G[:, GI.FREE_TAO] += np.minimum(unspent, 0)
+    if (unspent < 0).any():  # floors make it impossible: TAO from nowhere stops the run
+        r = int(np.flatnonzero(unspent < 0)[0])
+        raise InvariantViolation(
+            "TAO injected and spent on subnets > the block's emission (over-spent)", block, r,
+            -1, f"off by {-int(unspent[r])} RAO")
+    G[:, GI.TOTAL_ISSUANCE] -= unspent
+    G[:, GI.RECYCLED_TAO] += unspent
     # 5. alpha_out and its split
     a_out = np.where(elig, alpha_em, 0)
     I[:, :, SI.ALPHA_OUT] += a_out

@@ -3,29 +3,38 @@
 User errors (:class:`~dtaosim.errors.DtaosimError`, bad option values, unknown commands) print
 one line ``error: <message>`` to stderr and exit with code 2 (1 for an
 :class:`~dtaosim.errors.InvariantViolation`), without a traceback; a failed run leaves no
-output directory behind.
+output directory behind. Ctrl-C prints ``error: aborted`` (exit 130), SIGTERM or SIGHUP
+``error: interrupted (SIGTERM)`` (exit 128 + the signal number). ``dtaosim --version`` names
+the exact code (release and git describe, or a hash of the sources).
 
 Each command module (:mod:`dtaosim.cli.run`, :mod:`dtaosim.cli.mechanisms`,
-:mod:`dtaosim.cli.scenarios`, :mod:`dtaosim.cli.snapshot`, :mod:`dtaosim.cli.validate`)
-exposes ``register(app)``; this module builds the app and registers them, so command modules
-never import this one.
+:mod:`dtaosim.cli.scenarios`, :mod:`dtaosim.cli.snapshot`, :mod:`dtaosim.cli.validate`,
+:mod:`dtaosim.cli.report`, :mod:`dtaosim.cli.sweep`, :mod:`dtaosim.cli.query`,
+:mod:`dtaosim.cli.compare`) exposes ``register(app)``; this module builds the app and registers
+them, so command modules never import this one.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
+from dtaosim.cli import compare as compare_cmd
 from dtaosim.cli import mechanisms as mechanisms_cmd
+from dtaosim.cli import query as query_cmd
+from dtaosim.cli import report as report_cmd
 from dtaosim.cli import run as run_cmd
 from dtaosim.cli import scenarios as scenarios_cmd
 from dtaosim.cli import snapshot as snapshot_cmd
+from dtaosim.cli import sweep as sweep_cmd
 from dtaosim.cli import validate as validate_cmd
-from dtaosim.errors import DtaosimError, InvariantViolation
+from dtaosim.errors import DtaosimError, Interrupted, InvariantViolation
+from dtaosim.io.rundir import version_line
 
 __all__ = ["app", "main"]
 
@@ -54,9 +63,15 @@ class _OneLineErrorGroup(TyperGroup):
         except DtaosimError as e:
             _error_line(str(e))
             sys.exit(1 if isinstance(e, InvariantViolation) else 2)
-        except typer.Abort:
+        except Interrupted as e:
+            _error_line("aborted" if e.signum == signal.SIGINT else f"interrupted ({e.name})")
+            sys.exit(128 + e.signum)
+        except KeyboardInterrupt:
             _error_line("aborted")
-            sys.exit(1)
+            sys.exit(128 + signal.SIGINT)
+        except typer.Abort as e:  # click turns Ctrl-C into Abort
+            _error_line("aborted")
+            sys.exit(128 + signal.SIGINT if isinstance(e.__context__, KeyboardInterrupt) else 1)
         except typer.TyperException as e:  # click usage errors: bad option value, no such option
             if type(e).__name__ == "NoArgsIsHelpError":
                 show = getattr(e, "show", None)
@@ -77,11 +92,34 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(version_line())
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True,
+                     help="Show the version (release, git describe or source hash) and exit."),
+    ] = False,
+) -> None:
+    """Simulator of the Bittensor dynamic-TAO economy."""
+
+
 run_cmd.register(app)
 mechanisms_cmd.register(app)
 scenarios_cmd.register(app)
 snapshot_cmd.register(app)  # `dtaosim snapshot` (live chain through the bittensor SDK)
 validate_cmd.register(app)  # `dtaosim validate RUN_DIR`
+report_cmd.register(app)  # `dtaosim report RUN_DIR`
+sweep_cmd.register(app)  # `dtaosim sweep`: many points into one Parquet dataset
+query_cmd.register(app)  # `dtaosim query`: DuckDB over a sweep
+compare_cmd.register(app)  # `dtaosim compare`: A/B of rules with common random numbers
 
 
 def main() -> None:

@@ -51,6 +51,7 @@ from dtaosim.experiments.scenario import Scenario, scenario_text
 from dtaosim.units import BLOCKS_PER_DAY, days_to_blocks
 
 __all__ = [
+    "MAX_DAYS",
     "RunConfig",
     "apply_overrides",
     "dump_config_toml",
@@ -60,6 +61,12 @@ __all__ = [
     "mechanism_to_toml_dict",
     "resolve_mechanism",
 ]
+
+
+MAX_DAYS = 36_525.0
+"""Longest run, in days: 100 years (26 million blocks; after ~25 halvings the block reward is a
+few RAO, and the rules in force say nothing about such horizons). Keeps ``--days 1e300`` from
+running until killed."""
 
 
 class RunConfig(Scenario):
@@ -72,7 +79,8 @@ class RunConfig(Scenario):
     Parameters
     ----------
     days
-        Simulated time in days (7,200 blocks per day); must cover at least one block.
+        Simulated time in days (7,200 blocks per day); at least one block, at most
+        :data:`MAX_DAYS` (100 years); finite.
     runs
         Number of independent Monte Carlo runs simulated together (1 .. 100,000).
     seed
@@ -97,11 +105,13 @@ class RunConfig(Scenario):
         number given as ``validators`` is still read as ``n_validators``.
     out
         Output (run) directory; ``None`` lets the CLI choose ``runs/<mechanism>-<timestamp>``.
+        A run's own ``config.toml`` does not store it (:func:`dump_config_toml`), so that it
+        can be run again as it is; a hand-written configuration may set it.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    days: float = Field(30.0, gt=0, description="simulated days (7200 blocks per day)")
+    days: float = Field(30.0, gt=0, le=MAX_DAYS, description="simulated days (7200 blocks per day)")
     runs: int = Field(1, ge=1, le=100_000, description="Monte Carlo runs")
     seed: int = Field(0, ge=0, description="experiment seed")
     mechanism: str = Field(HEAD_PRESET, description="mechanism preset name")
@@ -360,7 +370,8 @@ def dump_config_toml(cfg: RunConfig, mech: Mechanism) -> str:
 
     ``[mechanism_overrides]`` lists every field of ``mech``, so loading the text back with
     :func:`load_config` gives the same mechanism whatever the preset says later. ``None``
-    values are left out (TOML has no null).
+    values are left out (TOML has no null), and so is ``out``: a run's configuration describes
+    the simulation, not where it was written, so it can be run again without ``--out``.
 
     Parameters
     ----------
@@ -374,11 +385,12 @@ def dump_config_toml(cfg: RunConfig, mech: Mechanism) -> str:
     str
         TOML document.
     """
-    data = cfg.model_dump(mode="json", exclude_none=True)
+    data = cfg.model_dump(mode="json", exclude_none=True, exclude={"out"})
     data["mechanism_overrides"] = mechanism_to_toml_dict(mech)
     data = _drop_none(data)
     header = (
         "# dtaosim resolved run configuration; mechanism_overrides holds every constant of\n"
-        "# the mechanism used. Reproduce with: dtaosim run --config config.toml --out DIR\n\n"
+        "# the mechanism used. Reproduce with: dtaosim run --config config.toml\n"
+        "# (the output directory is not part of it: give --out or get a new runs/ name)\n\n"
     )
     return header + tomli_w.dumps(data)

@@ -4,18 +4,19 @@
 the action cadence, lets the outside world act through the chain's own functions
 (:func:`dtaosim.agents.exogenous.apply_exogenous`) and, when given an
 :class:`~dtaosim.agents.economy.Economy`, lets the agents act after it (hourly, with their daily
-decisions once a day). Every run has its own random stream spawned from one
-``numpy.random.SeedSequence``, so results do not depend on how runs are batched.
+decisions once a day). Every run has its own random stream per random process
+(:class:`~dtaosim.agents.streams.RunStreams`, spawned from one ``numpy.random.SeedSequence``),
+so results do not depend on how runs are batched, and configurations that differ only in their
+rules share their random numbers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
-
 from dtaosim.agents.economy import Economy
 from dtaosim.agents.exogenous import ExogenousConfig, apply_exogenous
+from dtaosim.agents.streams import RunStreams
 from dtaosim.chain.engine import Backend, advance_in_place
 from dtaosim.chain.presets import Mechanism
 from dtaosim.state.chain_state import GI, ChainState
@@ -36,13 +37,14 @@ def simulate(
     on_record: Callable[[ChainState], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
     backend: Backend = "numba",
+    copy: bool = True,
 ) -> ChainState:
     """Simulate ``blocks`` blocks from ``state`` and return the final state.
 
     Parameters
     ----------
     state
-        Initial state (not modified); every run starts from its own row.
+        Initial state (not modified unless ``copy=False``); every run starts from its own row.
     mech
         Mechanism version and constants.
     blocks
@@ -51,7 +53,8 @@ def simulate(
         ``on_record`` is called with the initial state, every ``record_every`` blocks and at
         the end.
     seed
-        Experiment seed; run ``r`` uses child ``r`` of ``SeedSequence(seed)``.
+        Experiment seed; process ``p`` of run ``r`` draws from
+        ``SeedSequence(seed, spawn_key=(r, p))`` (:mod:`dtaosim.agents.streams`).
     exogenous
         Scenario processes (stake flows, registrations); defaults to :class:`ExogenousConfig`.
         With an ``economy`` its stake flows and scripted hotkey registrations (assumption A15)
@@ -64,6 +67,9 @@ def simulate(
         Callbacks: a state to record, and the number of blocks done so far.
     backend
         Kernel backend, ``"numba"`` or ``"numpy"``.
+    copy
+        ``False``: advance ``state`` itself and return it (saves a copy of a large state; the
+        caller gives ``state`` up).
 
     Raises
     ------
@@ -78,8 +84,9 @@ def simulate(
     if economy is not None:
         ex = ex.model_copy(update={"uid_registrations_per_day": 0.0,
                                    "stake_flow_volatility": 0.0, "stake_flow_drift": 0.0})
-    rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(state.runs)]
-    state = state.copy()
+    rngs = RunStreams(seed, state.runs)
+    if copy:
+        state = state.copy()
     state.meta.setdefault("start_block", state.block)
     if state.gints[:, GI.BLOCK_EMISSION].max() == 0:
         state.gints[:, GI.BLOCK_EMISSION] = mech.default_block_emission

@@ -220,7 +220,8 @@ def starting_neurons(state: Any, snapshot: Any = None,
         if 0 <= k < state.subnets:
             nrn.hyper[:, k, NH.OWNER_HOTKEY] = hot.get(sub.owner_hotkey, -1)
             nrn.hyper[:, k, NH.OWNER_COLDKEY] = cold.get(sub.owner_coldkey, -1)
-    nrn.meta["next_hotkey"] = max(int(nrn.hotkey.max()), len(hot)) + 1
+    nrn.meta["next_hotkey"] = np.maximum(nrn.hotkey.reshape(nrn.runs, -1).max(axis=1),
+                                         len(hot)) + 1  # one counter per run
     nrn.meta["source"] = str(mpath)
     return nrn
 

@@ -18,12 +18,12 @@ the start block (``state.meta["start_block"]``, else block 0). Query them with D
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import platform
 import shutil
 import sys
-import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from importlib import metadata
@@ -36,7 +36,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
-from dtaosim.errors import ConfigError
+from dtaosim.errors import ConfigError, DataError
+from dtaosim.io.rundir import (
+    MANIFEST_FILE,
+    RUN_FORMAT,
+    code_version,
+    is_protected,
+    make_dir,
+    overwrite_refusal,
+    reserve_dir,
+    temp_dir,
+)
 from dtaosim.state.chain_state import GI, SF, SI, ChainState
 from dtaosim.units import BLOCKS_PER_DAY, RAO_PER_TAO
 
@@ -61,7 +71,6 @@ NETWORK_FILE = "network.parquet"
 UIDS_FILE = "uids.parquet"
 TEAMS_FILE = "teams.parquet"
 CONFIG_FILE = "config.toml"
-MANIFEST_FILE = "manifest.json"
 
 _RAO = float(RAO_PER_TAO)
 
@@ -410,11 +419,9 @@ def _spot_price(ints: NDArray[np.int64], floats: NDArray[np.float64]) -> NDArray
 
 # ---------------------------------------------------------------------------------- writer
 def dtaosim_version() -> str:
-    """Installed version of dtaosim (``"unknown"`` when not installed)."""
-    try:
-        return metadata.version("dtaosim")
-    except metadata.PackageNotFoundError:  # pragma: no cover
-        return "unknown"
+    """Installed release of dtaosim (``"unknown"`` when not installed); see
+    :func:`dtaosim.io.rundir.code_version` for the exact code."""
+    return str(code_version()["release"])
 
 
 def _version_of(module: str) -> str:
@@ -426,6 +433,11 @@ def _version_of(module: str) -> str:
 
 def _is_nonempty_dir(p: Path) -> bool:
     return p.is_dir() and any(p.iterdir())
+
+
+def _write_error(where: Path, e: OSError) -> DataError:
+    reason = e.strerror or str(e) or type(e).__name__
+    return DataError(f"cannot write the run directory {where}: {reason}")
 
 
 class _TableStream:
@@ -478,25 +490,43 @@ class _TableStream:
 class RunWriter:
     """Write a run directory atomically, streaming records to Parquet.
 
-    Everything goes into a temporary sibling ``<out>.tmp-<random>``, renamed to ``<out>`` when
-    the ``with`` block ends without an exception; on any exception (including
-    ``KeyboardInterrupt``) the temporary directory is removed, as are parent directories this
-    writer created, so no half-written output remains.
+    On entering, the target name is reserved (an empty directory made with ``mkdir``, atomic:
+    with ``unique`` the first free of ``out``, ``out-2``, ...) and everything is written into a
+    temporary sibling ``<out>.tmp-<random>``, renamed onto ``<out>`` when the ``with`` block ends
+    without an exception. On any exception (including ``KeyboardInterrupt`` and
+    :class:`~dtaosim.errors.Interrupted`) the temporary directory, the reserved name and parent
+    directories this writer created are removed, so no half-written output remains.
+
+    A finished run is never thrown away: if something else took the target meanwhile (another
+    run, the user), the results go to the first free ``out-N`` instead and :attr:`moved_from`
+    says so. Directories get the umask's mode. Failed writes (a full disk) raise one-line
+    :class:`~dtaosim.errors.DataError`.
 
     Parameters
     ----------
     out
         Target run directory.
     overwrite
-        Replace ``out`` if it exists and is not empty (otherwise refuse).
+        Replace ``out`` if it exists and is not empty: only when it is recognisably a dtaosim
+        run directory (:func:`dtaosim.io.rundir.overwrite_refusal`).
+    unique
+        ``out`` is only a suggestion (a default name): take the first free ``out``, ``out-2``
+        ... rather than refusing an existing one.
     rows_per_group
         Rows buffered before a Parquet row group is written.
+
+    Attributes
+    ----------
+    out : Path
+        The run directory (final once the ``with`` block has ended).
+    moved_from : Path or None
+        The target asked for, when the results had to go elsewhere (it appeared meanwhile).
 
     Raises
     ------
     ConfigError
-        At construction, if ``out`` exists and is non-empty (and not ``overwrite``) or is not a
-        directory.
+        At construction, if ``out`` is not a directory, or exists and is non-empty (without
+        ``overwrite``), or may not be overwritten.
 
     Examples
     --------
@@ -506,14 +536,18 @@ class RunWriter:
     ...     w.write_manifest({"seed": 0})
     """
 
-    def __init__(self, out: str | Path, *, overwrite: bool = False, rows_per_group: int = 262_144):
+    def __init__(self, out: str | Path, *, overwrite: bool = False, unique: bool = False,
+                 rows_per_group: int = 262_144):
         self.out = Path(out)
         self.overwrite = overwrite
+        self.unique = unique
         self.rows_per_group = rows_per_group
+        self.moved_from: Path | None = None
         self._check_target()
         self.tmp: Path | None = None
         self.records = 0
         self._created_parents: list[Path] = []
+        self._reserved: Path | None = None
         self._subnets: _TableStream | None = None
         self._network: _TableStream | None = None
         self._uids: _TableStream | None = None
@@ -523,13 +557,22 @@ class RunWriter:
     # ------------------------------------------------------------------ context
     def _check_target(self) -> None:
         out = self.out
+        if self.unique:
+            return
+        if out.exists() and is_protected(out):
+            raise ConfigError(f"output directory {out} is the working directory, one of its "
+                              "parents or the home directory; choose another --out")
         if out.exists() and not out.is_dir():
             raise ConfigError(f"output path {out} exists and is not a directory")
-        if _is_nonempty_dir(out) and not self.overwrite:
-            raise ConfigError(
-                f"output directory {out} already exists and is not empty "
-                "(use --overwrite or another --out)"
-            )
+        if _is_nonempty_dir(out):
+            if not self.overwrite:
+                raise ConfigError(
+                    f"output directory {out} already exists and is not empty "
+                    "(use --overwrite or another --out)"
+                )
+            refusal = overwrite_refusal(out)
+            if refusal is not None:
+                raise ConfigError(refusal)
 
     def __enter__(self) -> RunWriter:
         parent = self.out.parent
@@ -539,14 +582,29 @@ class RunWriter:
             missing.append(p)
             p = p.parent
         try:
-            parent.mkdir(parents=True, exist_ok=True)
+            for d in reversed(missing):  # shallowest first, each with the umask's mode
+                try:
+                    make_dir(d)
+                except FileExistsError:
+                    pass
         except OSError as e:
+            self._created_parents = [d for d in missing if d.exists()]
+            self._remove_created_parents()
             raise ConfigError(f"cannot create {parent}: {e.strerror or e}") from None
         self._created_parents = missing  # deepest first
         try:
-            self.tmp = Path(tempfile.mkdtemp(prefix=f"{self.out.name}.tmp-", dir=parent))
+            if self.unique:
+                self.out = reserve_dir(self.out)
+                self._reserved = self.out
+            elif not self.out.exists():
+                try:
+                    make_dir(self.out)
+                    self._reserved = self.out
+                except FileExistsError:  # appeared just now: checked again at the end
+                    pass
+            self.tmp = temp_dir(parent, f"{self.out.name}.tmp-")
         except OSError as e:
-            self._remove_created_parents()
+            self._discard()
             raise ConfigError(f"cannot write to {parent}: {e.strerror or e}") from None
         self._subnets = _TableStream(self.tmp / SUBNETS_FILE, SUBNET_SCHEMA, self.rows_per_group)
         self._network = _TableStream(self.tmp / NETWORK_FILE, NETWORK_SCHEMA, self.rows_per_group)
@@ -592,6 +650,11 @@ class RunWriter:
         network_extra
             The agents' network columns (:data:`AGENT_NETWORK_COLUMNS`, one value per run),
             appended to ``network.parquet``; give them on every record of a run or on none.
+
+        Raises
+        ------
+        DataError
+            If the files cannot be written (e.g. the disk is full).
         """
         self._require_open()
         assert self._subnets is not None and self._network is not None
@@ -599,22 +662,26 @@ class RunWriter:
             raise RuntimeError("record() after write_manifest()")
         if network_extra is not None and self.records == 0:
             self._network.schema = _with_agent_columns(self._network.schema)
-        chunk = max(1, self.rows_per_group // max(state.subnets, 1))
-        for start in range(0, state.runs, chunk):
-            sl = slice(start, min(start + chunk, state.runs))
-            subnets, network = state_frames(state, sl)
-            if network_extra is not None:
-                network = _append_columns(network, network_extra, sl)
-            self._subnets.write(subnets)
-            self._network.write(network)
-        if state.neurons is not None:
-            if self._uids is None:
-                self._uids = _TableStream(self._require_open() / UIDS_FILE, UID_SCHEMA,
-                                          self.rows_per_group)
-            per_run = state.subnets * state.neurons.uids
-            chunk = max(1, self.rows_per_group // max(per_run, 1))
+        try:
+            chunk = max(1, self.rows_per_group // max(state.subnets, 1))
             for start in range(0, state.runs, chunk):
-                self._uids.write(uid_frame(state, slice(start, min(start + chunk, state.runs))))
+                sl = slice(start, min(start + chunk, state.runs))
+                subnets, network = state_frames(state, sl)
+                if network_extra is not None:
+                    network = _append_columns(network, network_extra, sl)
+                self._subnets.write(subnets)
+                self._network.write(network)
+            if state.neurons is not None:
+                if self._uids is None:
+                    self._uids = _TableStream(self._require_open() / UIDS_FILE, UID_SCHEMA,
+                                              self.rows_per_group)
+                per_run = state.subnets * state.neurons.uids
+                chunk = max(1, self.rows_per_group // max(per_run, 1))
+                for start in range(0, state.runs, chunk):
+                    self._uids.write(uid_frame(state,
+                                               slice(start, min(start + chunk, state.runs))))
+        except OSError as e:
+            raise _write_error(self.out, e) from None
         self.records += 1
 
     def write_teams(self, columns: Mapping[str, Any]) -> Path:
@@ -622,20 +689,27 @@ class RunWriter:
         p = self.path(TEAMS_FILE)
         table = pa.Table.from_pydict({n: columns[n] for n in TEAMS_SCHEMA.names},
                                      schema=TEAMS_SCHEMA)
-        pq.write_table(table, p, compression="zstd")
+        try:
+            pq.write_table(table, p, compression="zstd")
+        except OSError as e:
+            raise _write_error(self.out, e) from None
         self._teams_rows = table.num_rows
         return p
 
     def write_text(self, name: str, text: str) -> Path:
         """Write a text file (e.g. ``config.toml``) into the run directory."""
         p = self.path(name)
-        p.write_text(text, encoding="utf-8")
+        try:
+            p.write_text(text, encoding="utf-8")
+        except OSError as e:
+            raise _write_error(self.out, e) from None
         return p
 
     def write_manifest(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Finish the record streams and write ``manifest.json``.
 
-        ``fields`` (seed, runs, mechanism, timings ...) are completed with the dtaosim, Python,
+        ``fields`` (seed, runs, mechanism, timings ...) are completed with the run-directory
+        marker (``format``), the code version (release, git describe, source hash), the Python,
         NumPy, Numba and PyArrow versions, the UTC creation time, the number of records, the
         row counts and the list of files written. No record may follow.
 
@@ -647,8 +721,12 @@ class RunWriter:
         tmp = self._require_open()
         self._close_streams()
         assert self._subnets is not None and self._network is not None
+        code = code_version()
         manifest: dict[str, Any] = {
-            "dtaosim_version": dtaosim_version(),
+            "format": RUN_FORMAT,
+            "format_version": 1,
+            "dtaosim_version": code["release"],
+            "code_version": dict(code),
             "created_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
         manifest.update(fields)
@@ -659,7 +737,7 @@ class RunWriter:
         if self._teams_rows is not None:
             manifest["rows"][TEAMS_FILE] = self._teams_rows
         manifest["versions"] = {
-            "dtaosim": dtaosim_version(),
+            "dtaosim": code["release"],
             "python": platform.python_version(),
             "numpy": np.__version__,
             "numba": _version_of("numba"),
@@ -668,45 +746,56 @@ class RunWriter:
         }
         files = sorted({p.name for p in tmp.iterdir() if p.is_file()} | {MANIFEST_FILE})
         manifest["files"] = files
-        (tmp / MANIFEST_FILE).write_text(
-            json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8"
-        )
+        try:
+            (tmp / MANIFEST_FILE).write_text(
+                json.dumps(manifest, indent=2, sort_keys=False, default=str) + "\n",
+                encoding="utf-8",
+            )
+        except OSError as e:
+            raise _write_error(self.out, e) from None
         self._manifest_written = True
         return manifest
 
     # ------------------------------------------------------------------ internals
     def _close_streams(self) -> None:
-        if self._subnets is not None:
-            self._subnets.close()
-        if self._network is not None:
-            self._network.close()
-        if self._uids is not None:
-            self._uids.close()
+        try:
+            for stream in (self._subnets, self._network, self._uids):
+                if stream is not None:
+                    stream.close()
+        except OSError as e:
+            raise _write_error(self.out, e) from None
 
     def _commit(self) -> None:
         tmp = self._require_open()
         out = self.out
-        old: Path | None = None
-        if out.exists():
-            if not out.is_dir():
-                raise ConfigError(f"output path {out} exists and is not a directory")
-            if _is_nonempty_dir(out):
-                if not self.overwrite:
-                    raise ConfigError(f"output directory {out} appeared while running")
-                old = Path(tempfile.mkdtemp(prefix=f"{out.name}.old-", dir=out.parent))
-                os.replace(out, old / out.name)
-            else:
-                out.rmdir()
         try:
-            os.replace(tmp, out)
-        except BaseException:
-            if old is not None:  # put the previous run back
-                os.replace(old / out.name, out)
+            os.rename(tmp, out)  # atomic; replaces a missing name or an empty directory
+        except OSError as e:
+            if e.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR):
+                raise _write_error(out, e) from None
+        else:
+            self._reserved = None
+            self.tmp = out
+            return
+        if self.overwrite and out.is_dir() and overwrite_refusal(out) is None:
+            old = temp_dir(out.parent, f".{out.name}.old-")
+            os.rename(out, old / out.name)
+            try:
+                os.rename(tmp, out)
+            except BaseException:
+                os.rename(old / out.name, out)  # put the previous run back
                 shutil.rmtree(old, ignore_errors=True)
-            raise
-        self.tmp = out
-        if old is not None:
+                raise
             shutil.rmtree(old, ignore_errors=True)
+            self.tmp = out
+            return
+        # something else took the name while we ran: keep the results under a fresh name
+        fresh = reserve_dir(out)
+        os.rename(tmp, fresh)
+        self.moved_from = out
+        self.out = fresh
+        self.tmp = fresh
+        self._reserved = None
 
     def _discard(self) -> None:
         for stream in (self._subnets, self._network, self._uids):
@@ -715,6 +804,12 @@ class RunWriter:
         if self.tmp is not None and self.tmp != self.out:
             shutil.rmtree(self.tmp, ignore_errors=True)
         self.tmp = None
+        if self._reserved is not None:
+            try:
+                self._reserved.rmdir()  # only while still empty
+            except OSError:
+                pass
+            self._reserved = None
         self._remove_created_parents()
 
     def _remove_created_parents(self) -> None:

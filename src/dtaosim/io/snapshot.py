@@ -39,7 +39,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from dtaosim.chain.presets import Mechanism
 from dtaosim.errors import DataError
@@ -60,6 +68,7 @@ __all__ = [
     "snapshot_json",
     "snapshot_to_state",
     "state_to_snapshot",
+    "subnet_slots",
 ]
 
 SCHEMA_VERSION: int = 1
@@ -76,6 +85,17 @@ Rao = Annotated[int, Field(ge=0, le=_I64_MAX)]
 Block = Annotated[int, Field(ge=0, le=_I64_MAX)]
 
 _MODEL_CONFIG = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def _no_strings_for_numbers(cls: type[BaseModel], v: Any, info: ValidationInfo) -> Any:
+    """Reject ``"123"`` for a number or ``"true"`` for a flag (pydantic's lax mode would
+    convert them silently: a snapshot written by hand must say what it means)."""
+    if isinstance(v, str) and info.field_name is not None:
+        annotation = str(cls.model_fields[info.field_name].annotation)
+        if "str" not in annotation:
+            kind = "true or false" if "bool" in annotation else "a number"
+            raise ValueError(f"must be {kind}, not the string {v!r}")
+    return v
 
 
 class SubnetSnapshot(BaseModel):
@@ -98,7 +118,7 @@ class SubnetSnapshot(BaseModel):
     first_emission_block: int = Field(
         ge=-1, le=_I64_MAX, description="FirstEmissionBlockNumber (-1: start_call not done)"
     )
-    tempo: int = Field(ge=0, le=65_535, description="Tempo (0: no epochs)")
+    tempo: int = Field(ge=0, le=65_535, description="Tempo: blocks between epochs (>= 1)")
     last_epoch_block: Block = Field(description="LastEpochBlock (HEAD epoch schedule)")
     emission_enabled: bool = Field(description="SubnetEmissionEnabled")
     registration_allowed: bool = Field(description="NetworkRegistrationAllowed")
@@ -128,6 +148,8 @@ class SubnetSnapshot(BaseModel):
         "", max_length=64, description="SubnetOwnerHotkey: owner hotkey, SS58 ('' unknown)"
     )
 
+    _check_types = field_validator("*", mode="before")(classmethod(_no_strings_for_numbers))
+
     def alpha_out_named_parts(self) -> int:
         """Sum of the named parts of ``alpha_out_rao`` (everything but the stakers' remainder)."""
         return (
@@ -142,6 +164,17 @@ class SubnetSnapshot(BaseModel):
 
     @model_validator(mode="after")
     def _check_parts(self) -> SubnetSnapshot:
+        if self.tao_reserve_rao == 0 or self.alpha_in_rao == 0:
+            name = "tao_reserve_rao" if self.tao_reserve_rao == 0 else "alpha_in_rao"
+            raise ValueError(
+                f"{name} is 0: a subnet's pool needs both TAO and alpha reserves (its price "
+                "would be 0 or undefined, and it would still get emission)"
+            )
+        if self.tempo == 0:
+            raise ValueError(
+                "tempo is 0: the subnet would never run an epoch (its emission would pile up "
+                "undistributed); give its tempo in blocks (the chain's default is 360)"
+            )
         parts = self.alpha_out_named_parts()
         if self.alpha_out_rao < parts:
             raise ValueError(
@@ -179,6 +212,8 @@ class Snapshot(BaseModel):
     block_emission_rao: Rao = Field(description="TAO block emission of the latest block")
     subnets: list[SubnetSnapshot] = Field(description="the added subnets (root excluded)")
 
+    _check_types = field_validator("*", mode="before")(classmethod(_no_strings_for_numbers))
+
     @field_validator("timestamp")
     @classmethod
     def _check_timestamp(cls, v: str) -> str:
@@ -190,6 +225,8 @@ class Snapshot(BaseModel):
 
     @model_validator(mode="after")
     def _check_network(self) -> Snapshot:
+        if not self.subnets:
+            raise ValueError("subnets: the snapshot has no subnets (a run needs at least one)")
         seen: dict[int, int] = {}
         for k, s in enumerate(self.subnets):
             if s.netuid in seen:
@@ -239,10 +276,28 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _validation_message(err: ValidationError) -> str:
+def _netuid_of(data: Any, k: int) -> int | None:
+    try:
+        netuid = data["subnets"][k]["netuid"]
+    except (TypeError, KeyError, IndexError):
+        return None
+    return netuid if type(netuid) is int else None
+
+
+def _validation_message(err: ValidationError, data: Any = None) -> str:
     errors = err.errors(include_url=False)
     first = errors[0]
-    where = _loc(tuple(first["loc"]))
+    loc = tuple(first["loc"])
+    where = _loc(loc)
+    if len(loc) >= 2 and loc[0] == "subnets" and isinstance(loc[1], int) and loc[2:] != (
+            "netuid",):
+        netuid = _netuid_of(data, loc[1])
+        if netuid is not None:  # name the subnet, not only its position in the list
+            rest = loc[2:]
+            tail = _loc(rest)
+            if rest and not isinstance(rest[0], int):
+                tail = "." + tail
+            where = f"subnets[{loc[1]}] (netuid {netuid})" + tail
     msg = first["msg"]
     if first["type"] == "missing":
         msg = "missing field"
@@ -288,7 +343,7 @@ def parse_snapshot(data: Any, origin: str = "snapshot") -> Snapshot:
     try:
         return Snapshot.model_validate(data)
     except ValidationError as e:
-        raise DataError(f"{origin}: {_validation_message(e)}") from None
+        raise DataError(f"{origin}: {_validation_message(e, data)}") from None
 
 
 def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
@@ -316,6 +371,8 @@ def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DataError(f"snapshot file not found: {p}") from None
+    except IsADirectoryError:
+        raise DataError(f"snapshot {p} is a directory, not a snapshot file (.json)") from None
     except (OSError, UnicodeDecodeError) as e:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         raise DataError(f"cannot read snapshot {p}: {reason}") from None
@@ -496,6 +553,11 @@ _SUBNET_FLOAT_FIELDS: tuple[tuple[str, SF], ...] = (
 _BOOL_FIELDS = frozenset({"emission_enabled", "registration_allowed", "legacy"})
 
 
+def subnet_slots(snap: Snapshot) -> int:
+    """Subnet slots a state built from ``snap`` has by default: ``max(128, largest netuid)``."""
+    return max(128, max((s.netuid for s in snap.subnets), default=0))
+
+
 def snapshot_to_state(
     snap: Snapshot,
     runs: int,
@@ -537,7 +599,7 @@ def snapshot_to_state(
     if runs < 1:
         raise ValueError("runs must be >= 1")
     max_netuid = max((s.netuid for s in snap.subnets), default=0)
-    slots = max(128, max_netuid) if subnet_slots is None else int(subnet_slots)
+    slots = max(128, max_netuid) if subnet_slots is None else int(subnet_slots)  # subnet_slots()
     if slots < max(1, max_netuid):
         raise DataError(
             f"snapshot has netuid {max_netuid} but only {slots} subnet slots were requested"

@@ -45,6 +45,7 @@ __all__ = [
     "concentration",
     "gini",
     "injection",
+    "log_price_change",
     "neuron_burns",
     "open_run",
     "payout_shape",
@@ -79,8 +80,7 @@ def spread(values: Any, axis: int = 0) -> tuple[Any, Any, Any]:
     x = np.asarray(values, dtype=np.float64)
     if x.size == 0:
         return np.nan, np.nan, np.nan
-    with np.errstate(all="ignore"), _quiet():
-        q = np.nanpercentile(x, [50, 10, 90], axis=axis)
+    q = _nanpct(x, [50, 10, 90], axis=axis)
     return q[0], q[1], q[2]
 
 
@@ -98,9 +98,30 @@ class _quiet:
         self._w.__exit__(*exc)
 
 
-def _nanpct(x: F, q: float | list[float], axis: int) -> Any:
-    with np.errstate(all="ignore"), _quiet():
-        return np.nanpercentile(x, q, axis=axis)
+def _nanpct(x: Any, q: float | list[float], axis: int) -> Any:
+    """``numpy.nanpercentile`` (linear method) along one axis, vectorised.
+
+    NumPy's own version loops over slices in Python when there are NaNs; this sorts once
+    (NaN last) and interpolates between the neighbours of ``(n - 1) q`` as NumPy does. Returns
+    NaN where a slice has no value; a list ``q`` gives a leading axis of that length.
+    """
+    v = np.moveaxis(np.asarray(x, dtype=np.float64), axis, -1)
+    s = np.sort(v, axis=-1)
+    n = np.sum(~np.isnan(v), axis=-1)
+    out = []
+    for qq in np.atleast_1d(np.asarray(q, dtype=np.float64)) / 100.0:
+        pos = np.maximum(n - 1, 0) * qq
+        lo = np.floor(pos).astype(np.intp)
+        hi = np.minimum(lo + 1, np.maximum(n - 1, 0))
+        a = np.take_along_axis(s, lo[..., None], axis=-1)[..., 0] if s.shape[-1] else pos * np.nan
+        b = np.take_along_axis(s, hi[..., None], axis=-1)[..., 0] if s.shape[-1] else pos * np.nan
+        t = pos - lo
+        with np.errstate(all="ignore"):
+            d = b - a
+            val = np.where(t >= 0.5, b - d * (1 - t), a + d * t)  # numpy's _lerp
+        out.append(np.where(n > 0, val, np.nan))
+    res = np.stack(out) if np.ndim(q) else out[0]
+    return res if np.ndim(res) else float(res)
 
 
 def gini(x: Any, axis: int = -1) -> Any:
@@ -166,9 +187,12 @@ class Bleed:
     end_day: float
 
 
-def _log_change(rd: RunDir, t0: int, t1: int) -> F:
-    """``log(price[t1] / price[t0])`` per (run, netuid); NaN unless the same subnet, emitting
-    at ``t0``, is there at both records."""
+def log_price_change(run: RunDir | str | Path, t0: int, t1: int) -> F:
+    """``log(price[t1] / price[t0])`` per (run, netuid) between records ``t0`` and ``t1``.
+
+    NaN unless the same subnet (netuid and registration), emitting at ``t0``, is there at both.
+    """
+    rd = open_run(run)
     price = rd.subnet_array("price")
     reg = rd.subnet_array("registered_at")
     enabled = rd.subnet_array("emission_enabled")
@@ -196,7 +220,7 @@ def price_bleed(run: RunDir | str | Path, start_day: float | None = None,
     """
     rd = open_run(run)
     t0, t1 = _record_index(rd, start_day, 0), _record_index(rd, end_day, -1)
-    lc = _log_change(rd, t0, t1)
+    lc = log_price_change(rd, t0, t1)
     n = np.sum(~np.isnan(lc), axis=1).astype(np.float64)
     q = _nanpct(lc, [50, 10, 90], axis=1)
     with np.errstate(all="ignore"):
@@ -579,43 +603,57 @@ class Payout:
     rank_share: F
 
 
-_PAYOUT_SQL = """
-with m as (
-    select run, block, netuid, incentive as x,
-           row_number() over w as rk,
-           sum(incentive) over (w rows between unbounded preceding and current row) as cum,
-           sum(incentive) over (partition by run, block, netuid) as tot,
-           count(*) over (partition by run, block, netuid) as n
-    from uids
-    where not validator_permit and block in (select unnest(?::bigint[]))
-    window w as (partition by run, block, netuid order by incentive desc, uid)
-)
-select run, block, netuid,
-       any_value(n)::double as miners,
-       sum(case when x > 0 then 1 else 0 end)::double as paid,
-       any_value(tot) as tot,
-       sum(case when rk <= 1 then x else 0 end) as s1,
-       sum(case when rk <= 5 then x else 0 end) as s5,
-       sum(case when rk <= 10 then x else 0 end) as s10,
-       sum(rk * x) as jx,
-       min(case when cum >= 0.5 * tot * (1 - 1e-12) then rk end)::double as n50,
-       min(case when cum >= 0.9 * tot * (1 - 1e-12) then rk end)::double as n90
-from m group by run, block, netuid
-"""
+_PAYOUT_COLUMNS = ["run", "netuid", "uid", "validator_permit", "incentive"]
 
-_RANK_SQL = """
-with m as (
-    select incentive as x,
-           row_number() over w as rk,
-           sum(incentive) over (w rows between unbounded preceding and current row) as cum,
-           sum(incentive) over (partition by run, netuid) as tot
-    from uids
-    where not validator_permit and block = ?
-    window w as (partition by run, netuid order by incentive desc, uid)
-)
-select rk, quantile_cont(cum / tot, [0.5, 0.1, 0.9]) as q
-from m where tot > 0 group by rk order by rk
-"""
+
+def _payout_record(rd: RunDir, block: int, kmax: int) -> dict[str, F]:
+    """Per (run, netuid) payout figures at one record, and the sorted cumulative shares."""
+    import pyarrow.compute as pc
+
+    tab = rd.uid_rows(block, _PAYOUT_COLUMNS)
+    nr = rd.runs.size
+    if tab.num_rows == 0:
+        return {}
+    run = np.asarray(tab.column("run"), dtype=np.int64)
+    k = np.asarray(tab.column("netuid"), dtype=np.int64) - 1
+    u = np.asarray(tab.column("uid"), dtype=np.int64)
+    permit = np.asarray(pc.fill_null(tab.column("validator_permit"), False), dtype=bool)
+    x = np.asarray(tab.column("incentive"), dtype=np.float64)
+    kmax = kmax or (int(k.max()) + 1 if k.size else 0)
+    keep = ~permit & (k >= 0) & (k < kmax) & np.isin(run, rd.runs)
+    nu = int(u.max()) + 1 if u.size else 0
+    v = np.full((nr, kmax, max(nu, 1)), -1.0)  # -1: not a miner UID (sorts last)
+    v[np.searchsorted(rd.runs, run[keep]), k[keep], u[keep]] = np.maximum(x[keep], 0.0)
+    miners = (v >= 0).sum(axis=-1).astype(np.float64)
+    paid = (v > 0).sum(axis=-1).astype(np.float64)
+    s = np.maximum(-np.sort(-v, axis=-1), 0.0)  # descending, absent = 0 at the end
+    tot = s.sum(axis=-1)
+    cum = np.cumsum(s, axis=-1)
+    j = np.arange(1, s.shape[-1] + 1, dtype=np.float64)
+    pays = tot > 0
+    with np.errstate(all="ignore"):
+        share = cum / tot[..., None]
+
+        def first(level: float) -> F:
+            hit = share >= level * (1 - 1e-12)
+            return np.where(pays, np.argmax(hit, axis=-1) + 1.0, np.nan)  # type: ignore[no-any-return]
+
+        out = {
+            "miners": np.where(miners > 0, miners, np.nan),
+            "zero": np.where(miners > 0, 1.0 - paid / miners, np.nan),
+            "paid": np.where(miners > 0, paid, np.nan),
+            "top1": np.where(pays, share[..., 0], np.nan),
+            "top5": np.where(pays, share[..., min(4, s.shape[-1] - 1)], np.nan),
+            "top10": np.where(pays, share[..., min(9, s.shape[-1] - 1)], np.nan),
+            "gini": np.where(pays, (miners + 1) / miners
+                             - 2.0 * (s * j).sum(axis=-1) / (miners * tot), np.nan),
+            "n50": first(0.5),
+            "n90": first(0.9),
+        }
+    # cumulative share by rank, for subnets paying miners; ranks beyond a subnet's miners: NaN
+    ranks = np.where(pays[..., None] & (j <= miners[..., None]), share, np.nan)
+    out["rank_share"] = ranks.reshape(-1, ranks.shape[-1])
+    return out
 
 
 def payout_shape(run: RunDir | str | Path, max_records: int = 60) -> Payout | None:
@@ -627,48 +665,45 @@ def payout_shape(run: RunDir | str | Path, max_records: int = 60) -> Payout | No
         The run directory.
     max_records
         Use at most this many records, evenly spaced, always including the last.
+
+    Notes
+    -----
+    ``uids.parquet`` is read one record at a time (row groups are skipped by their block
+    statistics), so memory stays at one record of UIDs.
     """
     rd = open_run(run)
     if not rd.has(UIDS_FILE) or rd.files[UIDS_FILE].rows == 0:
         return None
+    key = ("payout_shape", max_records)
+    if key in rd.memo:
+        return rd.memo[key]  # type: ignore[no-any-return]
     nb = rd.blocks.size
     take = max(1, min(max_records, nb))
     pick = np.unique(np.round(np.linspace(nb - 1, 0, take)).astype(np.intp))  # last included
-    blocks = rd.blocks[pick]
-    r = rd.sql(_PAYOUT_SQL, [[int(b) for b in blocks]])
-    shape = (rd.runs.size, blocks.size)
-    if r["run"].size == 0:
+    kmax = int(rd.netuids[-1]) if rd.netuids.size else 0
+    names = ("zero", "top1", "top5", "top10", "gini", "n50", "n90", "paid", "miners")
+    series = {n: np.full((rd.runs.size, pick.size), np.nan) for n in names}
+    rank = np.zeros((0, 3))
+    for i, t in enumerate(pick):
+        rec = _payout_record(rd, int(rd.blocks[t]), kmax)
+        if not rec:
+            continue
+        for n in names:
+            series[n][:, i] = _nanpct(rec[n], 50, axis=1)
+        if i == pick.size - 1:
+            rs = rec["rank_share"]
+            cols = np.flatnonzero(np.any(~np.isnan(rs), axis=0))
+            if cols.size:
+                rs = rs[:, : cols[-1] + 1]
+                rank = np.asarray(_nanpct(rs, [50, 10, 90], axis=0)).T
+    if all(np.all(np.isnan(v)) for v in series.values()):
+        rd.memo[key] = None
         return None
-    ri = np.searchsorted(rd.runs, r["run"].astype(np.int64))
-    ti = np.searchsorted(blocks, r["block"].astype(np.int64))
-    k = r["netuid"].astype(np.int64)
-    kmax = int(k.max())
-
-    def cube(v: NDArray[Any]) -> F:
-        out = np.full((*shape, kmax), np.nan)
-        out[ri, ti, k - 1] = np.asarray(v, dtype=np.float64)
-        return out
-
-    miners = cube(r["miners"])
-    paid = cube(r["paid"])
-    tot = cube(r["tot"])
-    pays = tot > 0
-    with np.errstate(all="ignore"):
-        zero = 1.0 - paid / miners
-        top = {s: np.where(pays, cube(r[s]) / tot, np.nan) for s in ("s1", "s5", "s10")}
-        n = miners
-        g = np.where(pays, (n + 1) / n - 2.0 * cube(r["jx"]) / (n * tot), np.nan)
-    n50 = np.where(pays, cube(r["n50"]), np.nan)
-    n90 = np.where(pays, cube(r["n90"]), np.nan)
-
-    def med(x: F) -> F:
-        return _nanpct(x, 50, axis=2)  # type: ignore[no-any-return]
-
-    rq = rd.sql(_RANK_SQL, [int(blocks[-1])])
-    rank = (np.array([list(q) for q in rq["q"]], dtype=np.float64) if rq["rk"].size
-            else np.zeros((0, 3)))
-    return Payout(rd.days[pick], med(zero), med(top["s1"]), med(top["s5"]), med(top["s10"]),
-                  med(g), med(n50), med(n90), med(paid), med(miners), rank)
+    out = Payout(rd.days[pick], series["zero"], series["top1"], series["top5"], series["top10"],
+                 series["gini"], series["n50"], series["n90"], series["paid"],
+                 series["miners"], rank)
+    rd.memo[key] = out
+    return out
 
 
 # ------------------------------------------------------------------------------ R1 ratio
@@ -720,7 +755,8 @@ class TopSubnets:
         Their emission share and alpha price (NaN while the netuid holds another subnet than
         at the last record).
     rest_share : ndarray (runs, records)
-        Share of all other subnets.
+        Share of all other subnets. Shares are NaN at records where no subnet has a share
+        (the first record, before any block).
     """
 
     day: F
@@ -740,10 +776,12 @@ def top_subnets(run: RunDir | str | Path, n: int = 8) -> TopSubnets:
     last = np.nan_to_num(last, nan=-1.0)
     order = [int(k) for k in np.argsort(-last, kind="stable")[:n] if last[k] > 0]
     same = reg[:, :, order] == reg[:, -1:, order]
-    s = np.where(same, share[:, :, order], np.nan)
+    total = np.nansum(share, axis=2)
+    emitting = (total > 0)[:, :, None]  # no shares before the first block: undefined
+    s = np.where(same & emitting, share[:, :, order], np.nan)
     p = np.where(same, price[:, :, order], np.nan)
-    rest = np.nansum(share, axis=2) - np.nansum(s, axis=2)
-    return TopSubnets(rd.days, [k + 1 for k in order], s, p, np.clip(rest, 0.0, None))
+    rest = np.where(total > 0, np.clip(total - np.nansum(s, axis=2), 0.0, None), np.nan)
+    return TopSubnets(rd.days, [k + 1 for k in order], s, p, rest)
 
 
 # ------------------------------------------------------------------------------ agents

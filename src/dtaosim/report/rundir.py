@@ -107,6 +107,7 @@ class RunDir:
         if not self.path.is_dir():
             raise DataError(f"not a run directory (not a folder): {self.path}")
         self.problems: list[str] = []
+        self.memo: dict[Any, Any] = {}  # results of metrics computed on this directory
         self.manifest = self._read_manifest()
         self.config = self._read_config()
         self.files: dict[str, FileState] = {}
@@ -277,6 +278,8 @@ class RunDir:
         cache = self.__dict__.setdefault("_subnet_cache", {})
         if column in cache:
             return cache[column]  # type: ignore[no-any-return]
+        if not self.has(SUBNETS_FILE):
+            raise DataError(f"{SUBNETS_FILE} is {self.files[SUBNETS_FILE].problem}")
         if column not in self.columns(SUBNETS_FILE):
             raise DataError(f"{SUBNETS_FILE} has no column {column!r}")
         ok, ri, ti, ki, kmax = self._subnet_index
@@ -292,6 +295,8 @@ class RunDir:
         cache = self.__dict__.setdefault("_network_cache", {})
         if column in cache:
             return cache[column]  # type: ignore[no-any-return]
+        if not self.has(NETWORK_FILE):
+            raise DataError(f"{NETWORK_FILE} is {self.files[NETWORK_FILE].problem}")
         if column not in self.columns(NETWORK_FILE):
             raise DataError(f"{NETWORK_FILE} has no column {column!r}")
         t = self.read(NETWORK_FILE, ["run", "block", column])
@@ -307,10 +312,39 @@ class RunDir:
         """Whether ``network.parquet`` is readable and has ``column``."""
         return column in self.columns(NETWORK_FILE)
 
+    @cached_property
+    def _uid_groups(self) -> tuple[pq.ParquetFile, NDArray[np.int64], NDArray[np.int64]]:
+        """``uids.parquet`` opened once, with each row group's smallest and largest block."""
+        f = pq.ParquetFile(self.path / UIDS_FILE)
+        col = f.schema_arrow.get_field_index("block")
+        lo, hi = [], []
+        for i in range(f.metadata.num_row_groups):
+            st = f.metadata.row_group(i).column(col).statistics
+            ok = st is not None and st.has_min_max
+            lo.append(int(st.min) if ok else np.iinfo(np.int64).min)
+            hi.append(int(st.max) if ok else np.iinfo(np.int64).max)
+        return f, np.asarray(lo, dtype=np.int64), np.asarray(hi, dtype=np.int64)
+
+    def uid_rows(self, block: int, columns: list[str]) -> pa.Table:
+        """The ``uids.parquet`` rows of one record (only the row groups that can hold it)."""
+        if not self.has(UIDS_FILE):
+            raise DataError(f"{self.path / UIDS_FILE} is {self.files[UIDS_FILE].problem}")
+        f, lo, hi = self._uid_groups
+        groups = np.flatnonzero((lo <= block) & (hi >= block)).tolist()
+        cols = list(dict.fromkeys([*columns, "block"]))
+        if not groups:
+            return f.schema_arrow.empty_table().select(columns)
+        t = f.read_row_groups(groups, columns=cols)
+        if int(lo[groups].min()) != block or int(hi[groups].max()) != block:
+            mask = np.asarray(t.column("block"), dtype=np.int64) == block
+            t = t.filter(pa.array(mask))
+        return t.select(columns)
+
     # ------------------------------------------------------------------ SQL
     @cached_property
     def _con(self) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect()
+        con.execute("set enable_progress_bar = false")
         for view, name in VIEWS.items():
             if self.has(name):
                 path = str(self.files[name].path).replace("'", "''")

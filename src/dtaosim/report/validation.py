@@ -214,7 +214,7 @@ def _calculators(rd: RunDir) -> dict[str, Callable[[], dict[str, F]]]:
         return {"neuron_burn_median": _last(b.median), "neuron_burn_max": _last(b.max)}
 
     def payout() -> dict[str, F]:
-        p = m.payout_shape(rd, max_records=1)
+        p = m.payout_shape(rd)  # shared with the report (computed once per directory)
         if p is None:
             raise DataError("no UIDs in this run (uids.parquet absent: --uids 0?)")
         return {"miner_zero_incentive_share": _last(p.zero_share)}

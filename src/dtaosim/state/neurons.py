@@ -294,10 +294,11 @@ class NeuronState:
         )
 
     def copy(self) -> NeuronState:
-        """Deep copy (arrays copied, ``meta`` shallow-copied)."""
+        """Deep copy (arrays copied, ``meta`` shallow-copied but for its arrays, which are
+        copied: per-run counters such as ``next_hotkey`` must not be shared)."""
+        meta = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in self.meta.items()}
         return NeuronState(self.ints.copy(), self.floats.copy(), self.permit.copy(),
-                           self.weights.copy(), self.bonds.copy(), dict(self.meta),
-                           self.hyper.copy())
+                           self.weights.copy(), self.bonds.copy(), meta, self.hyper.copy())
 
     # ------------------------------------------------------------------------ shape
     @property

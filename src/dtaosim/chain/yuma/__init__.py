@@ -70,10 +70,10 @@ subnet), in a few contiguous, vectorised passes:
   vectorisable ``exp`` (Cody-Waite reduction, degree-11 polynomial, within 2 ulp of libm);
 * dividends, emission.
 
-Floating point: float64 throughout with fast-math limited to reassociation, contraction and
-signed zeros (results differ from strict evaluation by a few ulps; comparisons and divisions keep
-IEEE semantics). Results equal the NumPy reference to ``1e-12`` in the proportions and to one
-unit in the floored RAO and u16 values.
+Floating point: float64 throughout, strict IEEE (no fast-math: a fast-math function's result
+depended on which of its compiled copies numba's JIT linker bound, i.e. on the state of the
+on-disk cache, so the same seed gave different bytes; issue 12). Results equal the NumPy
+reference to ``1e-12`` in the proportions and to one unit in the floored RAO and u16 values.
 
 Numba caching caveat: a caller compiled with ``cache=True`` in another module embeds the code of
 :func:`yuma_subnet`, and numba's cache does not notice when a file of this package changes;
@@ -85,7 +85,7 @@ Files: :mod:`~dtaosim.chain.yuma.common` (result type, argument handling),
 :mod:`~dtaosim.chain.yuma.compiled` (stake, permits, weights, :func:`yuma_subnet`,
 :func:`yuma_epoch`), :mod:`~dtaosim.chain.yuma.consensus`, :mod:`~dtaosim.chain.yuma.bonds`
 (clipping, bonds EMAs, liquid alpha, dividends), :mod:`~dtaosim.chain.yuma.scratch` (working
-memory) and :mod:`~dtaosim.chain.yuma.intrinsics` (fast-math flags, LLVM intrinsics, ``exp``).
+memory) and :mod:`~dtaosim.chain.yuma.intrinsics` (floating-point flags, LLVM intrinsics, ``exp``).
 """
 
 from __future__ import annotations

@@ -100,7 +100,7 @@ def _stake_permits(alpha, root, permit_old, uid_mask, last_update, own, block, t
             for i in range(n):
                 pnew[i] = False
         else:
-            c = 0
+            c = np.int64(0)  # not a literal 0: numba would compile callees for both
             for i in range(n):
                 tmp[c] = s[i]
                 c += 1 if uid_mask[i] else 0
@@ -337,8 +337,8 @@ def yuma_subnet(
                           tao_weight, activity_cutoff, max_validators, stake_threshold, s, a,
                           pold, pnew, fv[_F_TMP], fv[_F_BUFV])
     # --- rows that matter: P_old (weights, active stake) or P_new (bonds); active rows
-    m = 0
-    q = 0
+    m = np.int64(0)  # typed int64 from the start: with a literal 0, numba compiles every
+    q = np.int64(0)  # callee taking m or q twice (a Literal[int](0) and an int64 version)
     min_thr = _NEVER
     for i in range(n):  # branch-free compaction (rows are data-dependent)
         po = pold[i]

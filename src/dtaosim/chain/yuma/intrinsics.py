@@ -11,10 +11,12 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-# Float-rounding-only fast-math: reassociation (vectorised sums), fused multiply-add, signed
-# zeros. No finite-math or reciprocal flags: comparisons, divisions and NaN/inf keep IEEE
-# semantics, so results differ from strict evaluation by a few ulps at most.
-_FASTMATH = {"reassoc", "contract", "nsz"}
+# No fast-math (strict IEEE): with reassociation or contraction the result of a function
+# depends on where LLVM inlines and vectorises it, and numba keeps several compiled copies of
+# one function (its own, and one inside every caller's object code) that the JIT linker binds
+# by load order, which differs between a cold and a warm cache: the same seed gave different
+# bytes (issue 12). Strict IEEE makes every copy compute the same bits (docs/performance.md).
+_FASTMATH = False
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # fdlibm split of ln 2: k * _LN2_HI is exact for |k| < 2**11
 _LN2_LO = 1.90821492927058770002e-10
@@ -91,7 +93,7 @@ _EXP_CONSTS = (_LOG2E, _LN2_HI, _LN2_LO, 0.5000000000000019, 0.1666666666666668,
                2.763263965412376e-07, 2.511003761756205e-08)
 
 
-@njit(cache=True, error_model="numpy", fastmath={"contract"})
+@njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
 def _exp(x: float, c: tuple[float, ...]) -> float:
     """``exp(x)`` for ``|x| <= 700`` without a libm call, so that loops using it vectorise.
 
