@@ -95,8 +95,11 @@ def test_conservation_books_and_reasons_hold_with_agents(tao_usd, extra, vfrac, 
 
 # ------------------------------------------------------------------ behaviours
 def test_cost_above_every_payout_empties_the_network() -> None:
-    """When every team's cost exceeds what any rank pays, the paid teams all leave (cost)."""
-    cfg = config(market={"tao_usd_start": 1.0, "volatility_per_day": 0.0},
+    """When every team's cost exceeds what any rank pays, the paid teams all leave (cost).
+
+    At 0.01 USD/TAO a whole subnet's miner emission of this small world (~740 TAO a day) is
+    worth ~7 USD a day, below one UID's cost, even for a team alone on the subnet."""
+    cfg = config(market={"tao_usd_start": 0.01, "floor_usd": 0.01, "volatility_per_day": 0.0},
                  hardware={"price_multiplier": 10.0},
                  miners={"min_days": 1, "review_per_day": 1.0, "loyal_fraction": 0.0,
                          "logit_scale": 0.05, "entry_pool_per_day": 80})
