@@ -201,7 +201,7 @@ def test_run_default_out_and_config_file(sim: Path) -> None:
 
 def test_run_overwrite(sim: Path) -> None:
     out = sim / "out"
-    args = ["run", "--days", "0.01", "--uids", "0", "--out", str(out)]
+    args = ["run", "--days", "0.01", "--uids", "0", "--no-agents", "--out", str(out)]
     assert runner.invoke(app, [*args, "--seed", "1"]).exit_code == 0
     # the report, written after the manifest, is listed in it: the directory stays all dtaosim's
     assert "report.html" in json.loads((out / "manifest.json").read_text())["files"]

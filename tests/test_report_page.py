@@ -240,8 +240,8 @@ def test_run_writes_its_report_and_no_report_skips_it(in_tmp: Path) -> None:
     manifest = json.loads((out / "manifest.json").read_text())
     assert REPORT_FILE in manifest["files"]  # listed once written (--overwrite recognises it)
     out2 = in_tmp / "without"
-    result = runner.invoke(app, ["run", "--days", "0.02", "--uids", "0", "--no-report",
-                                 "--out", str(out2)])
+    result = runner.invoke(app, ["run", "--days", "0.02", "--uids", "0", "--no-agents",
+                                 "--no-report", "--out", str(out2)])
     assert result.exit_code == 0, result.output
     assert not (out2 / REPORT_FILE).exists() and "report:" not in result.stdout
 
@@ -254,7 +254,8 @@ def test_run_survives_a_failing_report(in_tmp: Path, monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(report_cli, "write_report", boom)
     out = in_tmp / "run"
-    result = runner.invoke(app, ["run", "--days", "0.02", "--uids", "0", "--out", str(out)])
+    result = runner.invoke(app, ["run", "--days", "0.02", "--uids", "0", "--no-agents",
+                                 "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "warning: report not written (RuntimeError: renderer exploded)" in result.stderr
     assert {"timeseries.parquet", "network.parquet", "manifest.json", "config.toml"} <= {
