@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from dtaosim.errors import ConfigError, DataError
+from dtaosim.io.parquet_stream import TableStream
 from dtaosim.io.rundir import (
     MANIFEST_FILE,
     RUN_FORMAT,
@@ -440,53 +441,6 @@ def _write_error(where: Path, e: OSError) -> DataError:
     return DataError(f"cannot write the run directory {where}: {reason}")
 
 
-class _TableStream:
-    """Buffered ``ParquetWriter``: few large row groups, bounded memory."""
-
-    def __init__(self, path: Path, schema: pa.Schema, rows_per_group: int) -> None:
-        self.path = path
-        self.schema = schema
-        self.rows_per_group = rows_per_group
-        self.rows = 0
-        self._buffer: list[pa.Table] = []
-        self._buffered = 0
-        self._writer: pq.ParquetWriter | None = None
-
-    def write(self, table: pa.Table) -> None:
-        if table.num_rows == 0:
-            return
-        self._buffer.append(table)
-        self._buffered += table.num_rows
-        self.rows += table.num_rows
-        if self._buffered >= self.rows_per_group:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self._buffer:
-            return
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
-        self._writer.write_table(
-            pa.concat_tables(self._buffer), row_group_size=max(self._buffered, 1)
-        )
-        self._buffer = []
-        self._buffered = 0
-
-    def close(self) -> None:
-        self.flush()
-        if self._writer is None:  # nothing recorded: still leave a valid, empty file
-            self._writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
-        self._writer.close()
-
-    def abort(self) -> None:
-        self._buffer = []
-        if self._writer is not None:
-            try:
-                self._writer.close()
-            except Exception:  # pragma: no cover - the file is removed anyway
-                pass
-
-
 class RunWriter:
     """Write a run directory atomically, streaming records to Parquet.
 
@@ -548,9 +502,9 @@ class RunWriter:
         self.records = 0
         self._created_parents: list[Path] = []
         self._reserved: Path | None = None
-        self._subnets: _TableStream | None = None
-        self._network: _TableStream | None = None
-        self._uids: _TableStream | None = None
+        self._subnets: TableStream | None = None
+        self._network: TableStream | None = None
+        self._uids: TableStream | None = None
         self._teams_rows: int | None = None
         self._manifest_written = False
 
@@ -606,8 +560,8 @@ class RunWriter:
         except OSError as e:
             self._discard()
             raise ConfigError(f"cannot write to {parent}: {e.strerror or e}") from None
-        self._subnets = _TableStream(self.tmp / SUBNETS_FILE, SUBNET_SCHEMA, self.rows_per_group)
-        self._network = _TableStream(self.tmp / NETWORK_FILE, NETWORK_SCHEMA, self.rows_per_group)
+        self._subnets = TableStream(self.tmp / SUBNETS_FILE, SUBNET_SCHEMA, self.rows_per_group)
+        self._network = TableStream(self.tmp / NETWORK_FILE, NETWORK_SCHEMA, self.rows_per_group)
         return self
 
     def __exit__(
@@ -673,7 +627,7 @@ class RunWriter:
                 self._network.write(network)
             if state.neurons is not None:
                 if self._uids is None:
-                    self._uids = _TableStream(self._require_open() / UIDS_FILE, UID_SCHEMA,
+                    self._uids = TableStream(self._require_open() / UIDS_FILE, UID_SCHEMA,
                                               self.rows_per_group)
                 per_run = state.subnets * state.neurons.uids
                 chunk = max(1, self.rows_per_group // max(per_run, 1))

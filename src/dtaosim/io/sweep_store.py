@@ -44,6 +44,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dtaosim.errors import ConfigError, DataError
+from dtaosim.io.parquet_stream import TableStream
 from dtaosim.io.results import (
     MANIFEST_FILE,
     NETWORK_FILE,
@@ -170,41 +171,6 @@ def _point_of(name: str) -> int | None:
 
 
 # ---------------------------------------------------------------------------------- writer
-class _Stream:
-    """A Parquet file written in row groups of at least ``rows_per_group`` rows."""
-
-    def __init__(self, path: Path, schema: pa.Schema, rows_per_group: int) -> None:
-        self.path, self.schema, self.rows_per_group = path, schema, rows_per_group
-        self.rows = 0
-        self._buffer: list[pa.Table] = []
-        self._buffered = 0
-        self._writer: pq.ParquetWriter | None = None
-
-    def write(self, table: pa.Table) -> None:
-        if table.num_rows == 0:
-            return
-        self._buffer.append(table)
-        self._buffered += table.num_rows
-        self.rows += table.num_rows
-        if self._buffered >= self.rows_per_group:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self._buffer:
-            return
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
-        self._writer.write_table(pa.concat_tables(self._buffer),
-                                 row_group_size=max(self._buffered, 1))
-        self._buffer, self._buffered = [], 0
-
-    def close(self) -> None:
-        self.flush()
-        if self._writer is None:
-            self._writer = pq.ParquetWriter(self.path, self.schema, compression="zstd")
-        self._writer.close()
-
-
 def _fsync_tree(root: Path) -> None:
     for p in root.iterdir():
         if p.is_file():
@@ -264,7 +230,7 @@ class PointWriter:
         self.tmp: Path | None = None
         self.records = 0
         self._start_block: int | None = None
-        self._streams: dict[str, _Stream] = {}
+        self._streams: dict[str, TableStream] = {}
         self._manifest: dict[str, Any] | None = None
 
     def __enter__(self) -> PointWriter:
@@ -286,10 +252,10 @@ class PointWriter:
             raise RuntimeError("PointWriter is not open")
         return self.tmp
 
-    def _stream(self, name: str, schema: pa.Schema | None = None) -> _Stream:
+    def _stream(self, name: str, schema: pa.Schema | None = None) -> TableStream:
         s = self._streams.get(name)
         if s is None:
-            s = _Stream(self._dir() / TABLE_FILES[name], schema or _SCHEMAS[name],
+            s = TableStream(self._dir() / TABLE_FILES[name], schema or _SCHEMAS[name],
                         self.rows_per_group)
             self._streams[name] = s
         return s
