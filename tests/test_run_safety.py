@@ -169,7 +169,7 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(sim: Path, monkeypatch: pyte
     def full(self: Any) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("dtaosim.io.results._TableStream.flush", full)
+    monkeypatch.setattr("dtaosim.io.parquet_stream.TableStream.flush", full)
     result = runner.invoke(app, ["run", *QUICK, "--out", "out"])
     _one_error(result, "cannot write the run directory out", "No space left on device")
     assert sorted(p.name for p in sim.iterdir()) == []

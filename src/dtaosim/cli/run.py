@@ -38,6 +38,7 @@ from dtaosim.experiments.config import (
 )
 from dtaosim.experiments.run import execute_run, initial_state, load_start_snapshot
 from dtaosim.io.results import RunWriter
+from dtaosim.io.rundir import CONFIG_FILE, MANIFEST_FILE
 
 __all__ = ["register", "run"]
 
@@ -271,7 +272,7 @@ def _run(config: Path | None, scenario: str | None, days: float | None, runs: in
 
     err = Console(stderr=True)
     with writer, _Reporter(cfg.blocks, err) as report:
-        writer.write_text("config.toml", dump_config_toml(cfg, mech))
+        writer.write_text(CONFIG_FILE, dump_config_toml(cfg, mech))
         outcome = execute_run(cfg, mech, writer, state=state, on_progress=report.progress,
                               on_compile=lambda: report.note(COMPILE_NOTE))
     if writer.moved_from is not None:
@@ -283,7 +284,7 @@ def _run(config: Path | None, scenario: str | None, days: float | None, runs: in
         written = None if no_report else report_after_run(writer.out, err)
         summary = summary_dict(outcome.first, outcome.final, outcome.manifest)
         summary = {"run_directory": str(writer.out),
-                   "manifest": str(writer.out / "manifest.json"),
+                   "manifest": str(writer.out / MANIFEST_FILE),
                    "report": str(written.path) if written is not None else None,
                    "moved_from": str(writer.moved_from) if writer.moved_from else None,
                    **summary}

@@ -40,7 +40,11 @@ from dtaosim.errors import ConfigError, DataError
 from dtaosim.io.parquet_stream import TableStream
 from dtaosim.io.rundir import (
     MANIFEST_FILE,
+    NETWORK_FILE,
     RUN_FORMAT,
+    SUBNETS_FILE,
+    TEAMS_FILE,
+    UIDS_FILE,
     code_version,
     is_protected,
     make_dir,
@@ -67,11 +71,6 @@ __all__ = [
     "uid_frame",
 ]
 
-SUBNETS_FILE = "timeseries.parquet"
-NETWORK_FILE = "network.parquet"
-UIDS_FILE = "uids.parquet"
-TEAMS_FILE = "teams.parquet"
-CONFIG_FILE = "config.toml"
 
 _RAO = float(RAO_PER_TAO)
 

@@ -28,8 +28,15 @@ from importlib import metadata
 from pathlib import Path
 
 __all__ = [
+    "CONFIG_FILE",
     "MANIFEST_FILE",
+    "NETWORK_FILE",
+    "PARQUET_FILES",
+    "REPORT_FILE",
     "RUN_FORMAT",
+    "SUBNETS_FILE",
+    "TEAMS_FILE",
+    "UIDS_FILE",
     "add_to_manifest",
     "code_version",
     "is_protected",
@@ -43,6 +50,14 @@ __all__ = [
 ]
 
 MANIFEST_FILE = "manifest.json"
+CONFIG_FILE = "config.toml"
+SUBNETS_FILE = "timeseries.parquet"
+NETWORK_FILE = "network.parquet"
+UIDS_FILE = "uids.parquet"
+TEAMS_FILE = "teams.parquet"
+REPORT_FILE = "report.html"
+PARQUET_FILES = (SUBNETS_FILE, NETWORK_FILE, UIDS_FILE, TEAMS_FILE)
+"""The tables a run directory may hold (``uids`` with UIDs, ``teams`` with agents)."""
 RUN_FORMAT = "dtaosim-run"
 """Value of ``manifest.json``'s ``format`` field: marks a directory as a dtaosim run."""
 

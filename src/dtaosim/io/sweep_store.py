@@ -46,18 +46,24 @@ import pyarrow.parquet as pq
 from dtaosim.errors import ConfigError, DataError
 from dtaosim.io.parquet_stream import TableStream
 from dtaosim.io.results import (
-    MANIFEST_FILE,
-    NETWORK_FILE,
     NETWORK_SCHEMA,
     SUBNET_SCHEMA,
-    SUBNETS_FILE,
     UID_SCHEMA,
-    UIDS_FILE,
     dtaosim_version,
     state_frames,
     uid_frame,
 )
-from dtaosim.io.rundir import RUN_FORMAT, code_version, is_protected
+from dtaosim.io.rundir import (
+    CONFIG_FILE,
+    MANIFEST_FILE,
+    NETWORK_FILE,
+    RUN_FORMAT,
+    SUBNETS_FILE,
+    TEAMS_FILE,
+    UIDS_FILE,
+    code_version,
+    is_protected,
+)
 from dtaosim.state.chain_state import ChainState
 
 __all__ = [
@@ -85,12 +91,9 @@ DESIGN_FILE = "design.parquet"
 SPEC_FILE = "sweep.json"
 SPEC_COPY = "spec.toml"
 POINT_FILE = "point.parquet"
-CONFIG_FILE = "config.toml"
 
 Keep = Literal["all", "ends", "none"]
 """Which records of a table a point keeps: every record, the first and the last, or none."""
-
-TEAMS_FILE = "teams.parquet"
 
 TABLE_FILES: dict[str, str] = {"network": NETWORK_FILE, "subnets": SUBNETS_FILE,
                                "uids": UIDS_FILE, "teams": TEAMS_FILE}

@@ -24,15 +24,14 @@ import plotly.offline
 from numpy.typing import NDArray
 
 from dtaosim.errors import DataError
-from dtaosim.io.rundir import add_to_manifest
+from dtaosim.io.rundir import CONFIG_FILE, MANIFEST_FILE, REPORT_FILE, add_to_manifest
 from dtaosim.report import metrics as m
 from dtaosim.report.figures import MAX_POINTS, Chart, build_charts
-from dtaosim.report.rundir import CONFIG_FILE, MANIFEST_FILE, RunDir
+from dtaosim.report.rundir import RunDir
 from dtaosim.report.validation import Validation, validate
 
 __all__ = ["REPORT_FILE", "ReportResult", "render_report", "write_report"]
 
-REPORT_FILE = "report.html"
 PLOTLY_CONFIG: dict[str, Any] = {
     "displaylogo": False,
     "responsive": True,

@@ -27,6 +27,15 @@ import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from dtaosim.errors import DataError
+from dtaosim.io.rundir import (
+    CONFIG_FILE,
+    MANIFEST_FILE,
+    NETWORK_FILE,
+    PARQUET_FILES,
+    SUBNETS_FILE,
+    TEAMS_FILE,
+    UIDS_FILE,
+)
 from dtaosim.units import BLOCKS_PER_DAY
 
 __all__ = [
@@ -39,13 +48,6 @@ __all__ = [
     "RunDir",
 ]
 
-SUBNETS_FILE = "timeseries.parquet"
-NETWORK_FILE = "network.parquet"
-UIDS_FILE = "uids.parquet"
-TEAMS_FILE = "teams.parquet"
-CONFIG_FILE = "config.toml"
-MANIFEST_FILE = "manifest.json"
-PARQUET_FILES = (SUBNETS_FILE, NETWORK_FILE, UIDS_FILE, TEAMS_FILE)
 
 # views in RunDir.sql(): table name -> file
 VIEWS = {"subnets": SUBNETS_FILE, "network": NETWORK_FILE, "uids": UIDS_FILE, "teams": TEAMS_FILE}
