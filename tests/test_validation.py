@@ -158,6 +158,22 @@ def test_cli_validate_table_and_json(tmp_path: Path) -> None:
     assert row["verdict"] in ("within", "outside")
 
 
+def test_cli_validate_narrow_console_moves_notes_below_the_table(tmp_path: Path) -> None:
+    """At 80 columns no cell is wrapped to one word a line: the unit, horizon and note of each
+    numbered metric are printed below the table, one line each."""
+    d = _two_run_dir(tmp_path)
+    result = runner.invoke(app, ["validate", str(d)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    table = [ln for ln in lines if ln.startswith(("│", "┃"))]
+    assert table and max(len(ln) for ln in table) <= 80
+    assert "note" not in lines[3]  # the header has no note column
+    notes = [ln for ln in lines if ln.startswith("[")]
+    assert notes[0].startswith("[1] log change; real horizon ")
+    assert len(notes) == len(json.loads(runner.invoke(
+        app, ["validate", str(d), "--json"]).stdout)["checks"])
+
+
 @pytest.mark.parametrize(("make", "needle"), [
     (lambda p: p / "missing", "run directory not found"),
     (lambda p: (p / "f.txt").write_text("x") and p / "f.txt", "not a folder"),

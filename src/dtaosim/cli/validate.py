@@ -12,7 +12,7 @@ from rich.table import Table
 
 from dtaosim.report.validation import Check, Validation, validate
 
-__all__ = ["register", "validate_command", "validation_table"]
+__all__ = ["register", "validate_command", "validation_notes", "validation_table"]
 
 _VERDICT_STYLE = {"within": "green", "outside": "red", "n/a": "dim"}
 
@@ -46,26 +46,60 @@ def _real(c: Check) -> str:
     return (value + band).strip() or "-"
 
 
-def validation_table(v: Validation) -> Table:
-    """The validation as a Rich table (one row per metric)."""
+WIDE = 160
+"""Console width from which the notes stay in the table; narrower consoles (and pipes, 80
+columns) get a compact table and the notes numbered below it."""
+
+
+def _title(v: Validation) -> str:
     runs = f"{v.runs} run" + ("s" if v.runs != 1 else "")
-    title = (f"dtaosim validate: {v.mechanism}, {v.horizon_days:.4g} days, {runs} "
-             f"({v.counts['within']} within, {v.counts['outside']} outside, "
-             f"{v.counts['n/a']} n/a)")
-    t = Table(title=title, show_header=True, header_style="bold", show_lines=False)
-    t.add_column("metric")
-    t.add_column("unit")
-    t.add_column("simulated median [p10, p90]", justify="right")
-    t.add_column("real [band]", justify="right")
-    t.add_column("horizon", justify="right")
+    return (f"dtaosim validate: {v.mechanism}, {v.horizon_days:.4g} days, {runs} "
+            f"({v.counts['within']} within, {v.counts['outside']} outside, "
+            f"{v.counts['n/a']} n/a)")
+
+
+def _horizon(c: Check) -> str:
+    return f"{c.real_horizon_days} d" if c.real_horizon_days > 0 else "level"
+
+
+def validation_table(v: Validation, compact: bool = False) -> Table:
+    """The validation as a Rich table (one row per metric).
+
+    Parameters
+    ----------
+    v
+        The validation.
+    compact
+        Leave out the unit, horizon and note columns (for narrow consoles): the metric is
+        numbered and :func:`validation_notes` gives its unit, horizon and note.
+    """
+    t = Table(title=_title(v), show_header=True, header_style="bold", show_lines=compact)
+    if compact:
+        t.add_column("#", justify="right")
+    t.add_column("metric", ratio=3 if compact else None)
+    if not compact:
+        t.add_column("unit")
+    t.add_column("simulated median [p10, p90]", justify="right", ratio=2 if compact else None)
+    t.add_column("real [band]", justify="right", ratio=2 if compact else None)
+    if not compact:
+        t.add_column("horizon", justify="right")
     t.add_column("verdict")
-    t.add_column("note")
-    for c in v.checks:
+    if not compact:
+        t.add_column("note")
+    for i, c in enumerate(v.checks, start=1):
         label = f"{c.ref} {c.label}" if c.ref else c.label
-        horizon = f"{c.real_horizon_days} d" if c.real_horizon_days > 0 else "level"
-        style = _VERDICT_STYLE.get(c.verdict, "")
-        t.add_row(label, c.unit, _sim(c), _real(c), horizon, f"[{style}]{c.verdict}[/]", c.note)
+        verdict = f"[{_VERDICT_STYLE.get(c.verdict, '')}]{c.verdict}[/]"
+        if compact:
+            t.add_row(str(i), label, _sim(c), _real(c), verdict)
+        else:
+            t.add_row(label, c.unit, _sim(c), _real(c), _horizon(c), verdict, c.note)
     return t
+
+
+def validation_notes(v: Validation) -> list[str]:
+    """One line per metric of the compact table: ``[n] unit; real horizon; note``."""
+    return [f"[{i}] {c.unit}; real horizon {_horizon(c)}" + (f"; {c.note}" if c.note else "")
+            for i, c in enumerate(v.checks, start=1)]
 
 
 def validate_command(
@@ -84,7 +118,11 @@ def validate_command(
     console = Console()
     for p in v.problems:
         console.print(f"[yellow]warning:[/] {p}", soft_wrap=True)
-    console.print(validation_table(v))
+    compact = console.width < WIDE
+    console.print(validation_table(v, compact=compact))
+    if compact:
+        for line in validation_notes(v):
+            console.print(line, highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
