@@ -293,8 +293,12 @@ def test_market_replay_of_the_2025q4_data(shared_data) -> None:  # type: ignore[
     cfg = MarketConfig(model="replay", replay_csv=shared_data / "tao_usd_daily_2025Q4.csv")
     m = MarketState.create(cfg, 1)
     assert m.tao_usd[0] == pytest.approx(310.7286)
-    for d in range(91):
+    for d in range(91):  # 30 Sep + 91 days = 30 Dec
         m.step(cfg, [], d, d + 1)
+    assert m.tao_usd[0] == pytest.approx(218.1830)
+    m.step(cfg, [], 91, 92)  # the last row, 31 Dec
+    assert m.tao_usd[0] == pytest.approx(221.1651)
+    m.step(cfg, [], 92, 93)  # past the end the replay holds its last price
     assert m.tao_usd[0] == pytest.approx(221.1651)
 
 

@@ -14,11 +14,11 @@ import pytest
 from dtaosim.chain import numba_cache_dirs, refresh_numba_cache
 from dtaosim.chain.presets import get_mechanism
 from dtaosim.experiments.config import RunConfig
-from dtaosim.experiments.run import initial_state
+from dtaosim.experiments.run import initial_state, make_economy
 from dtaosim.experiments.simulation import simulate
 
 MAIN = "import sys; from dtaosim.cli.app import main; sys.argv[0] = 'dtaosim'; main()"
-OUTPUTS = ("timeseries.parquet", "network.parquet", "uids.parquet")
+OUTPUTS = ("timeseries.parquet", "network.parquet", "uids.parquet", "teams.parquet")
 
 
 @pytest.mark.slow
@@ -92,3 +92,30 @@ def test_cache_refresh_covers_numba_cache_dir(tmp_path: Path, monkeypatch: pytes
     kept = chain / "kernel.advance-1.py311.nbc"
     kept.write_text("compiled from the current sources")
     assert refresh_numba_cache(package) == [] and kept.exists()
+
+
+def test_run_zero_with_agents_does_not_depend_on_the_batch() -> None:
+    """With the agents acting (teams entering, leaving, selling; TAO/USD; noise traders), run 0
+    of a batch of 3 is still run 0 alone: every population draws from its own stream per run
+    and no decision reads another run's state."""
+    mech = get_mechanism("price-burn-2026-06")
+    finals, economies = [], []
+    for runs in (1, 3):
+        cfg = RunConfig(days=3, runs=runs, seed=5, uids=16, validators=4,
+                        miners={"entry_pool_per_day": 2000.0, "min_days": 1.0})
+        state = initial_state(cfg, mech)
+        eco = make_economy(cfg, state)
+        assert eco is not None
+        finals.append(simulate(state, mech, blocks=cfg.blocks, record_every=7200,
+                               seed=cfg.seed, exogenous=cfg.exogenous, economy=eco))
+        economies.append(eco)
+    (one, batch), (e1, e3) = finals, economies
+    t1, t3 = e1.teams_table(one), e3.teams_table(batch)
+    r1 = np.asarray(t1["run"]) == 0
+    r3 = np.asarray(t3["run"]) == 0
+    assert r1.sum() > 0 and (np.asarray(t1["entered_block"])[r1] > one.meta["start_block"]).any()
+    for col in ("team", "netuid", "skill", "entered_block", "exited_block", "income_usd"):
+        np.testing.assert_array_equal(np.asarray(t1[col])[r1], np.asarray(t3[col])[r3], col)
+    np.testing.assert_array_equal(e1.market.tao_usd[0], e3.market.tao_usd[0])
+    np.testing.assert_array_equal(one.neurons.ints[0], batch.neurons.ints[0])
+    np.testing.assert_array_equal(one.ints[0], batch.ints[0])

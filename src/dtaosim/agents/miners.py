@@ -665,10 +665,10 @@ class MinerTeams:
         cfg = self.cfg
         ts = self.teams
         act = ts.status == ACTIVE
-        review = np.stack([g.random(ts.capacity) for g in rngs]) < cfg.review_per_day
+        review = self._uniform(rngs) < cfg.review_per_day
         able = act & review & ~ts.loyal & (ts.ema_days >= cfg.min_days)
-        u1 = np.stack([g.random(ts.capacity) for g in rngs])
-        u2 = np.stack([g.random(ts.capacity) for g in rngs])
+        u1 = self._uniform(rngs)
+        u2 = self._uniform(rngs)
         m = stay / np.maximum(cost, 1e-9)
         p_cost = _logistic((-cfg.exit_band - m) / cfg.logit_scale)
         by_cost = able & (u1 < p_cost) & (m < 0.0)
@@ -677,7 +677,7 @@ class MinerTeams:
         elig = act & (ts.skill_pct >= cfg.funding_skill_quantile)
         if cfg.funding_offers_per_year > 0 and elig.any():
             for r, g in enumerate(rngs):
-                hit = elig[r] & (g.random(ts.capacity) < cfg.funding_offers_per_year / 365.0)
+                hit = elig[r] & (self._uniform_run(r, g) < cfg.funding_offers_per_year / 365.0)
                 if hit.any():
                     val = cfg.funding_median_usd * np.exp(cfg.funding_sigma
                                                           * g.standard_normal(int(hit.sum())))
@@ -714,7 +714,7 @@ class MinerTeams:
         for r, g in enumerate(rngs):
             t = np.flatnonzero((ts.status[r] == ACTIVE) & ~ts.loyal[r]
                                & (ts.ema_days[r] >= cfg.min_days)
-                               & (g.random(ts.capacity) < cfg.review_per_day))
+                               & (self._uniform_run(r, g) < cfg.review_per_day))
             if t.size == 0:
                 movers.append(t)
                 targets.append(t)
@@ -842,6 +842,19 @@ class MinerTeams:
                 self.uid_team[r, k, reg.uid] = team
                 self.uid_prev[r, k, reg.uid] = 0
                 self.entries[r] += 1
+
+    def _uniform_run(self, r: int, g: np.random.Generator) -> NDArray[np.float64]:
+        """One uniform per team slot of run ``r``: drawn for the slots the run has used, 1.0
+        (never below a probability) for the rest, so that how many values a run draws does not
+        depend on the other runs of the batch (the capacity is shared)."""
+        u = np.ones(self.teams.capacity)
+        n = int(self.n_teams[r])
+        u[:n] = g.random(n)
+        return u
+
+    def _uniform(self, rngs: list[np.random.Generator]) -> NDArray[np.float64]:
+        """:meth:`_uniform_run` for every run, ``(runs, capacity)``."""
+        return np.stack([self._uniform_run(r, g) for r, g in enumerate(rngs)])
 
     def _new_team_slot(self, r: int) -> int:
         t = int(self.n_teams[r])
