@@ -64,8 +64,8 @@ def lane_sum_rows(a: NDArray[np.float64]) -> NDArray[np.float64]:
 # how each compiled copy of a caller was optimised (issue 12). These reductions spell the vector
 # code out instead, in a fixed order of their own: 32 lanes in eight ``<4 x double>`` accumulators
 # (enough independent additions to hide their latency; elementwise IEEE operations), so every
-# compiled copy on every machine gives the same bits. The order, for ``x[:n]`` (``x = a``, or ``x = a * b`` fused into
-# each lane's accumulation as ``lane = fma(a_i, b_i, lane)``):
+# compiled copy on every machine gives the same bits. The order, for ``x[:n]`` (``x = a``, or
+# ``x = a * b`` fused into each lane's accumulation as ``lane = fma(a_i, b_i, lane)``):
 #
 # 1. lane ``k < 32`` accumulates elements ``k, k + 32, k + 64, ...`` of the first ``32 (n // 32)``
 #    elements, in order;
