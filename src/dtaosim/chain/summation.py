@@ -6,6 +6,10 @@ stays fixed and machine-independent, so the NumPy reference (:func:`lane_sum_row
 it bit for bit. Lane ``k`` adds elements ``k, k + 8, k + 16, ...`` of the first ``8 * (n // 8)``
 in sequence; the lanes are combined as ``((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))``
 and the remaining ``n % 8`` elements are added in order.
+
+:func:`wide_sum` and :func:`wide_dot` (Yuma's row sums and dot products, compiled code only) sum
+a prefix of a row in a wider fixed order, 32 lanes, written as explicit vector code (see the
+comment above them); :func:`wide_lanes_reference` is their plain-Python definition.
 """
 
 from __future__ import annotations

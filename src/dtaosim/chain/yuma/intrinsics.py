@@ -1,5 +1,6 @@
-"""Numba building blocks of the compiled Yuma path: the fast-math flag set, LLVM intrinsics
-(bitcasts, prefetch), branch-free ``min``/``max`` and an inlinable, vectorisable ``exp``."""
+"""Numba building blocks of the compiled Yuma path: the floating-point flags (strict IEEE), LLVM
+intrinsics (bitcasts, prefetch, fused multiply-add), branch-free ``min``/``max`` and an
+inlinable, vectorisable ``exp``."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from numba.extending import intrinsic
 # depends on where LLVM inlines and vectorises it, and numba keeps several compiled copies of
 # one function (its own, and one inside every caller's object code) that the JIT linker binds
 # by load order, which differs between a cold and a warm cache: the same seed gave different
-# bytes (issue 12). Strict IEEE makes every copy compute the same bits (docs/performance.md).
+# bytes (issue 12). Strict IEEE makes every copy compute the same bits (docs/performance.md);
+# the vectorisation it forbids is written out: chain/summation.py's wide lanes for sums, _fma.
 _FASTMATH = False
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # fdlibm split of ln 2: k * _LN2_HI is exact for |k| < 2**11
