@@ -18,16 +18,30 @@ simulated chain-year (128 subnets x 7,305 epochs at tempo 360 = 935,040 subnet-e
 Prints a Markdown table of medians (µs per subnet-epoch and subnet-epochs per second). Times are
 this process's CPU time unless ``--wall`` (the kernels are single-threaded; on an idle machine both
 agree, on a shared one CPU time is the stabler measure).
+
+Side by side: ``--compare REV_OR_DIR ...`` runs this benchmark once per source tree, in turn, for
+``--rounds`` rounds (each a fresh process; a git revision is exported with ``git archive`` into a
+temporary directory, a directory must hold the ``dtaosim`` package, e.g. a checkout's ``src``),
+and prints the median of the rounds' medians per case and path, with the ratio to the first
+tree. For example, before and after a change on the same machine::
+
+    python benchmarks/bench_yuma.py --n 256 --subnets 64 --repeats 5 --numpy-n 0 \
+        --compare main HEAD --rounds 3
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numba
@@ -140,6 +154,59 @@ def subnet_loop_timer(kw: dict[str, Any]) -> Callable[[], Any] | None:
     return lambda: _subnet_loop(*args)
 
 
+def source_tree(spec: str, tmp: Path) -> Path:
+    """A directory holding the ``dtaosim`` package: ``spec`` itself, or git revision ``spec``
+    exported into ``tmp``."""
+    d = Path(spec)
+    if (d / "dtaosim").is_dir():
+        return d.resolve()
+    if (d / "src" / "dtaosim").is_dir():
+        return (d / "src").resolve()
+    root = Path(__file__).resolve().parents[1]
+    out = tmp / spec.replace("/", "_")
+    out.mkdir()
+    archive = subprocess.run(["git", "-C", str(root), "archive", spec, "src"],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
+    return out / "src"
+
+
+def compare(a: argparse.Namespace, argv: list[str]) -> None:
+    """Run this benchmark per source tree in alternation (see the module docstring)."""
+    child = [x for x in argv if x not in a.compare]
+    k = child.index("--compare")
+    child = child[:k] + child[k + 1:]
+    if "--rounds" in child:
+        k = child.index("--rounds")
+        child = child[:k] + child[k + 2:]
+    results: dict[str, list[list[Any]]] = {spec: [] for spec in a.compare}
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = {spec: source_tree(spec, Path(tmp)) for spec in a.compare}
+        for r in range(a.rounds):
+            for spec, tree in trees.items():
+                env = {**os.environ, "PYTHONPATH": str(tree)}
+                out = subprocess.run([sys.executable, __file__, *child, "--json"], env=env,
+                                     capture_output=True, text=True, check=True).stdout
+                results[spec].append(json.loads(out.splitlines()[-1]))
+                print(f"  round {r + 1}: {spec} done", flush=True)
+    keys = [tuple(row[:3]) for row in results[a.compare[0]][0]]
+    med = {spec: {key: statistics.median(
+        [row[4] for rnd in results[spec] for row in rnd if tuple(row[:3]) == key])
+        for key in keys} for spec in a.compare}
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus; "
+          f"{a.rounds} rounds alternating, each the median of {a.repeats} repeats; "
+          f"clock {'wall' if a.wall else 'process CPU'}; µs per subnet-epoch")
+    print()
+    print("| case | n | path | " + " | ".join(a.compare)
+          + " | " + " | ".join(f"{s} / {a.compare[0]}" for s in a.compare[1:]) + " |")
+    print("|---|---:|---|" + "---:|" * (2 * len(a.compare) - 1))
+    for key in keys:
+        base = med[a.compare[0]][key]
+        print(f"| {key[0]} | {key[1]} | {key[2]} | "
+              + " | ".join(f"{med[s][key] * 1e6:,.1f}" for s in a.compare) + " | "
+              + " | ".join(f"{med[s][key] / base:.2f}" for s in a.compare[1:]) + " |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, nargs="+", default=[64, 128, 256, 512, 1024])
@@ -153,7 +220,14 @@ def main() -> None:
     ap.add_argument("--wall", action="store_true",
                     help="time wall-clock (default: this process's CPU time, which ignores "
                          "time the process spends descheduled on a busy machine)")
+    ap.add_argument("--compare", nargs="+", metavar="REV_OR_DIR",
+                    help="source trees (git revisions or directories) to run side by side")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of --compare")
+    ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.compare:
+        compare(a, sys.argv[1:])
+        return
     global CLOCK
     CLOCK = time.perf_counter if a.wall else time.process_time
     numba.set_num_threads(1)
@@ -179,8 +253,12 @@ def main() -> None:
                        for key, v in kw.items()}
                 t = timed(lambda sub=sub: Y.yuma_epoch_numpy(**sub), max(1, a.repeats // 2))
                 rows.append((case, n, "yuma_epoch_numpy", nbn, t / nbn))
-            print(f"  done {case} n={n}", flush=True)
+            if not a.json:
+                print(f"  done {case} n={n}", flush=True)
 
+    if a.json:
+        print(json.dumps(rows))
+        return
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
           f"python {platform.python_version()}, numpy {np.__version__}, numba "
           f"{numba.__version__}, numba threads {numba.get_num_threads()}, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from dtaosim.chain.yuma import (
     yuma_scratch,
     yuma_subnet,
 )
+from dtaosim.chain.yuma.intrinsics import _EXP_CONSTS, _exp, _fma
 
 IMPLS = [yuma_epoch_numpy, yuma_epoch]
 
@@ -368,29 +370,32 @@ def _subnets_via_entry_point(alpha, root, tao_weight, permit, weights, bonds, la
                     server[b], validator[b], emis[b], scratch)
 
 
-def _run_entry_point(kw: dict[str, Any], scratch: Any = None) -> YumaResult:
+def _run_entry_point(kw: dict[str, Any], scratch: Any = None, strided: bool = False
+                     ) -> YumaResult:
+    """``yuma_subnet`` over the batch from :func:`_subnets_via_entry_point`; ``strided``: every
+    per-UID array and matrix passed as a non-contiguous view (another specialisation)."""
     nb, n = np.shape(kw["alpha_stake"])
+    lay = _strided if strided else np.ascontiguousarray
 
     def vec(key: str, dtype: Any, default: Any = None) -> np.ndarray:
         return np.ascontiguousarray(np.broadcast_to(np.asarray(kw.get(key, default), dtype),
                                                     (nb,)))
 
     def uid(key: str, dtype: Any, default: Any = None) -> np.ndarray:
-        return np.ascontiguousarray(np.broadcast_to(np.asarray(kw.get(key, default), dtype),
-                                                    (nb, n)))
+        return lay(np.broadcast_to(np.asarray(kw.get(key, default), dtype), (nb, n)))
 
-    bonds = np.array(kw["bonds"], dtype=np.uint16)  # updated in place
-    outs = tuple(np.zeros((nb, n), dtype=dt) for dt in (np.float64,) * 6 + (np.bool_,)
+    bonds = lay(np.array(kw["bonds"], dtype=np.uint16))  # updated in place
+    outs = tuple(lay(np.zeros((nb, n), dtype=dt)) for dt in (np.float64,) * 6 + (np.bool_,)
                  + (np.int64,) * 3)
     present = kw.get("weights_present")
     present = (np.zeros((0, 0, 0), bool) if present is None
-               else np.ascontiguousarray(np.broadcast_to(present, (nb, n, n))))
+               else lay(np.broadcast_to(present, (nb, n, n))))
     commit = (np.zeros((0, 0), np.int64) if kw.get("commit_block") is None
               else uid("commit_block", np.int64))
     _subnets_via_entry_point(
         uid("alpha_stake", np.float64), uid("root_stake", np.float64, 0.0),
         vec("tao_weight", np.float64, 0.0), uid("validator_permit", np.bool_),
-        np.ascontiguousarray(kw["weights"]), bonds, uid("last_update", np.int64),
+        lay(np.asarray(kw["weights"])), bonds, uid("last_update", np.int64),
         uid("block_at_registration", np.int64), vec("block", np.int64),
         vec("activity_cutoff", np.int64, 5000), vec("last_tempo", np.int64, 0),
         vec("kappa", np.int64, 32767), vec("bonds_penalty", np.int64, 65535),
@@ -401,8 +406,18 @@ def _run_entry_point(kw: dict[str, Any], scratch: Any = None) -> YumaResult:
         vec("owner_uid", np.int64, -1), vec("emission", np.int64),
         uid("uid_mask", np.bool_, True), present, commit, outs,
         yuma_scratch(n) if scratch is None else scratch)
-    inc, div, cons, vt, stake, active, pnew, server, validator, emis = outs
-    return YumaResult(inc, div, cons, vt, stake, active, pnew, bonds, server, validator, emis)
+    inc, div, cons, vt, stake, active, pnew, server, validator, emis = (
+        np.ascontiguousarray(o) for o in outs)
+    return YumaResult(inc, div, cons, vt, stake, active, pnew, np.ascontiguousarray(bonds),
+                      server, validator, emis)
+
+
+def _strided(x: Any) -> np.ndarray:
+    """``x`` as a non-contiguous view (every other element of a wider array along axis 1)."""
+    x = np.asarray(x)
+    wide = np.zeros((x.shape[0], 2 * x.shape[1], *x.shape[2:]), dtype=x.dtype)
+    wide[:, ::2] = x
+    return wide[:, ::2]
 
 
 @pytest.mark.parametrize("mode", ["yuma3-liquid", "yuma3", "classic"])
@@ -450,3 +465,60 @@ def test_entry_point_scratch() -> None:
     with pytest.raises(ValueError, match="too few rows"):
         _run_entry_point({**kw, "validator_permit": np.ones((3, 12), bool)},
                          yuma_scratch(12, max_rows=2))
+
+
+
+@pytest.mark.parametrize("mode", ["yuma3-liquid", "yuma3", "classic"])
+def test_compiled_copies_agree_bit_for_bit(mode: str) -> None:
+    """Same inputs, the same bytes from three separately compiled copies of ``yuma_subnet``: the
+    batched ``yuma_epoch`` (its own copy, cached), a loop compiled here (``@njit`` without
+    cache) and that loop specialised for strided arrays (other vectorisation, scalar
+    remainders). Fast-math made such copies round differently, which is how a warm and a cold
+    numba cache gave different bytes (issue 12; ``test_determinism.py`` compares those runs);
+    strict IEEE with explicit lanes and fused multiply-adds gives every copy the same bits.
+    Sizes with tails (not multiples of 8 or 32) and dense rows, so that the vector paths run."""
+    rng = np.random.default_rng(42)
+    nb, n, k = 3, 77, 40
+    kw = _random_batch(9, nb, n, k, yuma3=mode != "classic", liquid=mode == "yuma3-liquid")
+    score = rng.lognormal(0, 1, (nb, 1, n)) * rng.lognormal(0, 0.3, (nb, n, n))
+    kw["weights"] = np.floor(score / score.max(axis=2, keepdims=True) * 65535).astype(np.uint16)
+    kw["last_update"] = np.full((nb, n), 995)
+    kw["kappa"] = 32767
+    batched = yuma_epoch(**kw)
+    looped = _run_entry_point(kw)
+    strided = _run_entry_point(kw, strided=True)
+    assert batched.incentive.any() and batched.dividends.any()
+    for f in YumaResult._fields:
+        b = np.ascontiguousarray(getattr(batched, f))
+        assert b.tobytes() == np.ascontiguousarray(getattr(looped, f)).tobytes(), f
+        assert b.tobytes() == np.ascontiguousarray(getattr(strided, f)).tobytes(), f
+
+
+@njit
+def _fma_exp(a, b, c, x, kc, out_fma, out_exp):  # pragma: no cover - compiled
+    ec = (kc[0], kc[1], kc[2], kc[3], kc[4], kc[5], kc[6], kc[7], kc[8], kc[9], kc[10],
+          kc[11], kc[12])
+    for i in range(a.shape[0]):
+        out_fma[i] = _fma(a[i], b[i], c[i])
+    for i in range(x.shape[0]):
+        out_exp[i] = _exp(x[i], ec)
+
+
+def test_fma_rounds_once_and_exp_is_within_two_ulp() -> None:
+    """``_fma`` is the exactly rounded ``a b + c`` (a vectorised loop of it too), and the
+    inlined ``exp`` of liquid alpha (explicit fused multiply-adds) is within 2 ulp of libm."""
+    from fractions import Fraction
+
+    rng = np.random.default_rng(1)
+    a, b, c = (rng.standard_normal(203) * 10.0 ** rng.integers(-5, 6, 203) for _ in range(3))
+    a[:3], b[:3], c[:3] = 1.0 + 2.0**-30, 1.0 - 2.0**-30, -1.0  # a b + c = -2**-60 exactly
+    x = np.concatenate([rng.uniform(-20, 20, 5000), rng.uniform(-700, 700, 2000),
+                        [0.0, -20.0, 20.0, 1e-300, -1e-300]])
+    fma, ex = np.empty_like(a), np.empty_like(x)
+    _fma_exp(a, b, c, x, np.array(_EXP_CONSTS), fma, ex)
+    exact = [float(Fraction(p) * Fraction(q) + Fraction(r))
+             for p, q, r in zip(a, b, c, strict=True)]
+    assert fma.tolist() == exact
+    assert fma[0] == -(2.0**-60) and (a[0] * b[0] + c[0]) == 0.0  # unfused rounds it away
+    ref = np.array([math.exp(v) for v in x])
+    assert np.max(np.abs(ex - ref) / np.spacing(ref)) <= 2.0

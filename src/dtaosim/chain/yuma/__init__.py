@@ -72,8 +72,18 @@ subnet), in a few contiguous, vectorised passes:
 
 Floating point: float64 throughout, strict IEEE (no fast-math: a fast-math function's result
 depended on which of its compiled copies numba's JIT linker bound, i.e. on the state of the
-on-disk cache, so the same seed gave different bytes; issue 12). Results equal the NumPy
-reference to ``1e-12`` in the proportions and to one unit in the floored RAO and u16 values.
+on-disk cache, so the same seed gave different bytes; issue 12). The vectorisation fast-math
+allowed is written out instead, so that every copy computes the same bits: sums and dot products
+over a row (validator trust, weight row sums, stake sums, dividends) go through
+:func:`~dtaosim.chain.summation.wide_sum` and :func:`~dtaosim.chain.summation.wide_dot` (32
+lanes in a fixed order, spelled as vector code; the loops that carried such a sum store its
+terms instead and vectorise elementwise), and the multiply-adds of ``exp``, the Yuma 3 bonds
+EMAs and the dot products are explicit fused multiply-adds (``llvm.fma``: one rounding, the
+same operation in every copy). Those orders differ from a running sum, so results differ from
+earlier (sequential, unfused) versions in the last bits, by design and always the same way.
+Results equal the NumPy reference to ``1e-12`` in the proportions and to one unit in the floored
+RAO and u16 values; ``tests/test_yuma.py::test_compiled_copies_agree_bit_for_bit`` checks
+that separately compiled copies (batched, an ``@njit`` loop, strided arrays) give equal bytes.
 
 Numba caching caveat: a caller compiled with ``cache=True`` in another module embeds the code of
 :func:`yuma_subnet`, and numba's cache does not notice when a file of this package changes;

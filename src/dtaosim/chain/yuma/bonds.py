@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from dtaosim.chain.summation import wide_dot, wide_sum
 from dtaosim.chain.yuma.common import U16_MAX
-from dtaosim.chain.yuma.intrinsics import _FASTMATH, _exp, _fmax, _fmin
+from dtaosim.chain.yuma.intrinsics import _FASTMATH, _exp, _fma, _fmax, _fmin
 from dtaosim.chain.yuma.scratch import (
     _F_C1,
     _F_C2,
@@ -16,22 +17,23 @@ from dtaosim.chain.yuma.scratch import (
     _F_CS,
     _F_RANK,
     _F_STKS,
+    _F_TMP,
     _F_VALS,
 )
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
-def _clip_row(row, prow, cons, ai, beta, need_pk, scale, rank):  # pragma: no cover - compiled
+def _clip_row(row, prow, cons, ai, beta, need_pk, scale, rank, clip
+              ):  # pragma: no cover - compiled
     """Clip one validator's row: adds ``A_i min(W_ij, C_j)`` to ``rank``, turns ``row`` into the
     bonds weights ``W_b x scale`` (and the presence row, if tracked); returns the validator
-    trust."""
+    trust (the lane sum of the clipped row, left in ``clip``)."""
     n = cons.shape[0]
-    vt = 0.0
     if beta == 0.0:  # bonds use the unclipped weights
         for j in range(n):
             w = row[j]
             wc = _fmin(w, cons[j])
-            vt += wc
+            clip[j] = wc
             rank[j] += ai * wc
             row[j] = w * scale
     elif beta == 1.0:  # bonds use the clipped weights
@@ -40,20 +42,20 @@ def _clip_row(row, prow, cons, ai, beta, need_pk, scale, rank):  # pragma: no co
                 prow[j] = prow[j] and not (cons[j] <= 0.0 < row[j])
         for j in range(n):
             wc = _fmin(row[j], cons[j])
-            vt += wc
+            clip[j] = wc
             rank[j] += ai * wc
             row[j] = wc * scale
     else:
         for j in range(n):
             w = row[j]
             wc = _fmin(w, cons[j])
-            vt += wc
+            clip[j] = wc
             rank[j] += ai * wc
             row[j] = (w + beta * (wc - w)) * scale
         if need_pk:  # interpolate_sparse keeps the positive entries only
             for j in range(n):
                 prow[j] = row[j] > 0.0
-    return vt
+    return wide_sum(clip, n)
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH, inline="always")
@@ -63,7 +65,7 @@ def _liquid_ema(targ: float, u: float, wb: float, lo_a: float, dl: float, hi_a: 
     sigma``, ``sigma = 1 / (1 + exp(targ))``; ``lo + (hi - lo) sigma >= lo`` exactly, so only
     ``hi`` can bind. A convex combination: the result is <= 65535 (up to rounding)."""
     al = _fmin(lo_a + dl / (1.0 + _exp(targ, ec)), hi_a)
-    return u + al * (wb - u)
+    return _fma(al, wb - u, u)
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
@@ -82,6 +84,7 @@ def _bonds_yuma3(wk, bonds, rows, m, pold, pnew, a, cons, beta, liquid, need_pk,
     c1 = fv[_F_C1]
     targ = fv[_F_VALS]
     tu = fv[_F_STKS]
+    clip = fv[_F_TMP]  # a row's clipped weights: their lane sum is the validator trust
     use_liquid = False
     if liquid:
         for j in range(n):
@@ -108,7 +111,7 @@ def _bonds_yuma3(wk, bonds, rows, m, pold, pnew, a, cons, beta, liquid, need_pk,
         vt = 0.0
         if need_pk:  # presence rows follow the clipping: clip first (row stays in L1)
             if pold[i]:
-                vt = _clip_row(row, pk[r], cons, ai, beta, True, U16_MAX, rank)
+                vt = _clip_row(row, pk[r], cons, ai, beta, True, U16_MAX, rank, clip)
             fused = False
         else:  # clipping fused into the first loop (rows without P_old are zero: no-op)
             fused = True
@@ -118,7 +121,7 @@ def _bonds_yuma3(wk, bonds, rows, m, pold, pnew, a, cons, beta, liquid, need_pk,
                 wb = w
                 if fused:
                     wc = _fmin(w, cons[j])
-                    vt += wc
+                    clip[j] = wc
                     rank[j] += ai * wc
                     wb = (wc if b1 else (w if b0 else w + beta * (wc - w))) * U16_MAX
                     row[j] = wb
@@ -126,6 +129,8 @@ def _bonds_yuma3(wk, bonds, rows, m, pold, pnew, a, cons, beta, liquid, need_pk,
                 d = _fmax(wb - cs[j] if wb >= u else u - wb, 0.0)
                 targ[j] = h - kk * d
                 tu[j] = u
+            if fused and pold[i]:
+                vt = wide_sum(clip, n)
             if clamp:
                 for j in range(n):
                     targ[j] = _fmin(_fmax(targ[j], -20.0), 20.0)
@@ -148,15 +153,17 @@ def _bonds_yuma3(wk, bonds, rows, m, pold, pnew, a, cons, beta, liquid, need_pk,
             for j in range(n):
                 w = row[j]
                 wc = _fmin(w, cons[j])
-                vt += wc
+                clip[j] = wc
                 rank[j] += ai * wc
                 wb = (wc if b1 else (w if b0 else w + beta * (wc - w))) * U16_MAX
-                e = _fmax(af * wb + cf * (brow[j] * cmf[j]), 0.0)
+                e = _fmax(_fma(af, wb, cf * (brow[j] * cmf[j])), 0.0)
                 row[j] = e
                 c1[j] += e
+            if pold[i]:
+                vt = wide_sum(clip, n)
         else:
             for j in range(n):
-                e = _fmax(af * row[j] + cf * (brow[j] * cmf[j]), 0.0)
+                e = _fmax(_fma(af, row[j], cf * (brow[j] * cmf[j])), 0.0)
                 row[j] = e
                 c1[j] += e
         if pold[i]:
@@ -178,11 +185,7 @@ def _dividends_yuma3(wk, rows, m, a, inc, fv, div):  # pragma: no cover - compil
     for j in range(n):
         c1[j] = inc[j] / c1[j] if c1[j] > 0.0 else inc[j]
     for r in range(m):
-        row = wk[r]
-        bval = 0.0
-        for j in range(n):
-            bval += row[j] * c1[j]
-        div[rows[r]] = bval * a[rows[r]]
+        div[rows[r]] = wide_dot(wk[r], c1, n) * a[rows[r]]
 
 
 @njit(cache=True, error_model="numpy", fastmath=_FASTMATH)
@@ -194,6 +197,7 @@ def _clip_classic(wk, bonds, rows, m, pold, a, cons, beta, fv, rank, vt_out
     c1 = fv[_F_C1]
     c2 = fv[_F_C2]
     cmf = fv[_F_CMF]
+    clip = fv[_F_TMP]  # a row's clipped weights: their lane sum is the validator trust
     b0 = beta == 0.0  # the chain's cases: unclipped, clipped, interpolated bonds weights
     b1 = beta == 1.0
     for j in range(n):
@@ -204,18 +208,17 @@ def _clip_classic(wk, bonds, rows, m, pold, a, cons, beta, fv, rank, vt_out
         row = wk[r]
         brow = bonds[i]
         ai = a[i]
-        vt = 0.0
         for j in range(n):
             w = row[j]
             wc = _fmin(w, cons[j])
-            vt += wc
+            clip[j] = wc
             rank[j] += ai * wc
             x = (wc if b1 else (w if b0 else w + beta * (wc - w))) * ai
             row[j] = x
             c2[j] += x
             c1[j] += brow[j] * cmf[j]
         if pold[i]:
-            vt_out[i] = vt
+            vt_out[i] = wide_sum(clip, n)
 
 
 @njit(cache=True, error_model="numpy")
@@ -242,6 +245,7 @@ def _bonds_classic(wk, bonds, rows, m, pnew, inc, af, fv, div):  # pragma: no co
     qq = fv[_F_CS]
     cmf = fv[_F_CMF]
     cmax = fv[_F_RANK]  # the ranks are no longer needed
+    ema = fv[_F_TMP]  # a row's normalised EMA (the dividends are its dot product with I)
     for j in range(n):
         sx = af if c2[j] > 0.0 else 0.0
         su = 1.0 - af if c1[j] > 0.0 else 0.0
@@ -253,12 +257,11 @@ def _bonds_classic(wk, bonds, rows, m, pnew, inc, af, fv, div):  # pragma: no co
     for r in range(m):
         row = wk[r]
         brow = bonds[rows[r]]
-        dsum = 0.0
         for j in range(n):
             e = _classic_ema(row[j], float(brow[j]), pp[j], qq[j])
-            dsum += inc[j] * e
+            ema[j] = e
             cmax[j] = _fmax(cmax[j], e)
-        div[rows[r]] = dsum
+        div[rows[r]] = wide_dot(inc, ema, n)
     for j in range(n):
         cmax[j] = cmax[j] if cmax[j] > 0.0 else 1.0
     for r in range(m):

@@ -10,6 +10,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
+from dtaosim.chain.summation import wide_sum
 from dtaosim.chain.yuma.bonds import _bonds_classic, _bonds_yuma3, _clip_classic, _dividends_yuma3
 from dtaosim.chain.yuma.common import _MEDIAN_EPS, U16_MAX, YumaResult, _prepare
 from dtaosim.chain.yuma.consensus import _consensus
@@ -75,15 +76,14 @@ def _stake_permits(alpha, root, permit_old, uid_mask, last_update, own, block, t
     """Stake ``S``, permits ``P_old``/``P_new`` and active stake ``A``; returns ``sum(A)``
     before normalisation."""
     n = alpha.shape[0]
-    tot = 0.0
     nv = 0
     for i in range(n):  # selects, not branches: the masks are data-dependent
         mk = uid_mask[i]
         v = alpha[i] + tao_weight * root[i]
         v = v if (mk & ((math.floor(v) >= threshold) | (i == own))) else 0.0
         s[i] = v
-        tot += v
         nv += 1 if mk else 0
+    tot = wide_sum(s, n)
     if tot > 0.0:
         for i in range(n):
             s[i] = s[i] / tot
@@ -119,11 +119,9 @@ def _stake_permits(alpha, root, permit_old, uid_mask, last_update, own, block, t
                     need -= 1
     if 0 <= own < n and uid_mask[own]:
         pnew[own] = True
-    asum = 0.0
     for i in range(n):
-        v = s[i] if (pold[i] & (last_update[i] + cutoff >= block)) else 0.0
-        a[i] = v
-        asum += v
+        a[i] = s[i] if (pold[i] & (last_update[i] + cutoff >= block)) else 0.0
+    asum = wide_sum(a, n)
     if asum > 0.0:
         for i in range(n):
             a[i] = a[i] / asum
@@ -167,25 +165,19 @@ def _weights(weights, bonds, last_update, commit_block, present, need_pk, own, r
             if cb < thr - 1:
                 thr = cb + 1
         wrow = weights[i]
-        rs = 0.0
         if nrec >= 0:  # few columns can be masked: convert, then clear those
             for j in range(n):
-                w = float(wrow[j])
-                row[j] = w
-                rs += w
+                row[j] = float(wrow[j])
             for x in range(nrec):
                 j = recent[x]
                 if regv[j] >= thr:
-                    rs -= row[j]
                     row[j] = 0.0
         else:
             for j in range(n):
-                w = float(wrow[j]) if regv[j] < thr else 0.0
-                row[j] = w
-                rs += w
+                row[j] = float(wrow[j]) if regv[j] < thr else 0.0
         if i != own:  # self-weight, except the owner's
-            rs -= row[i]
             row[i] = 0.0
+        rs = wide_sum(row, n)  # (exact, whatever the order, for u16 weights)
         if need_pk:
             prow = present[i]
             for j in range(n):
@@ -353,11 +345,11 @@ def yuma_subnet(
         wrow = weights[rows[r]]  # ones, and the bonds, during the weights pass)
         for j in range(0, n, 32):
             _prefetch(wrow, j)
-    usum = 0.0
     for t in range(q):
-        usum += a[rows[mrows[t]]]
+        ua[t] = a[rows[mrows[t]]]
+    usum = wide_sum(ua, q)
     for t in range(q):
-        ua[t] = a[rows[mrows[t]]] / usum
+        ua[t] = ua[t] / usum
     has_commit = commit_block.shape[0] > 0
     if has_commit:
         min_thr = -1  # commit blocks lower the thresholds: mask every row
@@ -398,9 +390,7 @@ def yuma_subnet(
                      alpha_sigmoid_steepness / 100.0, fv, kc, rank, out_validator_trust)
     else:
         _clip_classic(wk, bonds, rows, m, pold, a, cons, beta, fv, rank, out_validator_trust)
-    rsum = 0.0
-    for j in range(n):
-        rsum += rank[j]
+    rsum = wide_sum(rank, n)
     for j in range(n):
         inc[j] = rank[j] / rsum if rsum > 0.0 else rank[j]
     # --- dividends (and classic bonds, which need the incentive)
@@ -408,17 +398,16 @@ def yuma_subnet(
         _dividends_yuma3(wk, rows, m, a, inc, fv, div)
     else:
         _bonds_classic(wk, bonds, rows, m, pnew, inc, af, fv, div)
-    dsum = 0.0
-    for i in range(n):
-        dsum += div[i]
+    dsum = wide_sum(div, n)
     if dsum > 0.0:
         for i in range(n):
             div[i] = div[i] / dsum
 
     # --- emission
-    esum = 0.0
+    tmp = fv[_F_TMP]
     for i in range(n):
-        esum += inc[i] + div[i]
+        tmp[i] = inc[i] + div[i]
+    esum = wide_sum(tmp, n)
     e_rao = float(emission)
     for i in range(n):
         if esum > 0.0:

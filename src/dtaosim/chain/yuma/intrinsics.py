@@ -1,5 +1,6 @@
-"""Numba building blocks of the compiled Yuma path: the fast-math flag set, LLVM intrinsics
-(bitcasts, prefetch), branch-free ``min``/``max`` and an inlinable, vectorisable ``exp``."""
+"""Numba building blocks of the compiled Yuma path: the floating-point flags (strict IEEE), LLVM
+intrinsics (bitcasts, prefetch, fused multiply-add), branch-free ``min``/``max`` and an
+inlinable, vectorisable ``exp``."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from numba.extending import intrinsic
 # depends on where LLVM inlines and vectorises it, and numba keeps several compiled copies of
 # one function (its own, and one inside every caller's object code) that the JIT linker binds
 # by load order, which differs between a cold and a warm cache: the same seed gave different
-# bytes (issue 12). Strict IEEE makes every copy compute the same bits (docs/performance.md).
+# bytes (issue 12). Strict IEEE makes every copy compute the same bits (docs/performance.md);
+# the vectorisation it forbids is written out: chain/summation.py's wide lanes for sums, _fma.
 _FASTMATH = False
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # fdlibm split of ln 2: k * _LN2_HI is exact for |k| < 2**11
@@ -74,6 +76,22 @@ def _prefetch(typingctx: Any, arr: Any, idx: Any) -> Any:  # pragma: no cover - 
     return sig, codegen
 
 
+@intrinsic
+def _fma(typingctx: Any, a: Any, b: Any, c: Any) -> Any:  # pragma: no cover - compile time
+    """``a * b + c`` rounded once (``llvm.fma.f64``): one exact operation, so every compiled copy
+    gives the same bits (unlike a contraction that fast-math may or may not form); vectorises
+    (``vfmadd..pd``). Needs FMA hardware (x86 since Haswell / Zen), else it is a libm call."""
+    sig = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        f64 = llvm_ir.DoubleType()
+        fn = cgutils.get_or_insert_function(
+            builder.module, llvm_ir.FunctionType(f64, [f64, f64, f64]), "llvm.fma.f64")
+        return builder.call(fn, args)
+
+    return sig, codegen
+
+
 @njit(cache=True, inline="always")
 def _fmin(a: float, b: float) -> float:
     return a if a < b else b
@@ -98,17 +116,18 @@ def _exp(x: float, c: tuple[float, ...]) -> float:
     """``exp(x)`` for ``|x| <= 700`` without a libm call, so that loops using it vectorise.
 
     Cody-Waite reduction ``x = k ln 2 + r`` (``|r| <= ln 2 / 2``), degree-11 near-minimax
-    polynomial in Estrin's form (short dependency chains), scaling by ``2**k`` through the
+    polynomial in Estrin's form (short dependency chains) with explicit fused multiply-adds
+    (:func:`_fma`: the same bits in every compiled copy), scaling by ``2**k`` through the
     exponent bits; within 2 ulp of ``math.exp``. ``c`` holds ``_EXP_CONSTS`` as run-time values
     (loaded from the scratch before a loop, so that the loop keeps them in registers rather
     than reloading each from the constant pool).
     """
-    k = np.floor(x * c[0] + 0.5)  # a float: no int64 <-> float64 round trip (scalar on AVX2)
-    r = (x - k * c[1]) - k * c[2]
+    k = np.floor(_fma(x, c[0], 0.5))  # a float: no int64 <-> float64 round trip
+    r = _fma(-k, c[2], _fma(-k, c[1], x))
     r2 = r * r
     r4 = r2 * r2
-    b0 = (1.0 + r) + r2 * (c[3] + r * c[4])
-    b1 = (c[5] + r * c[6]) + r2 * (c[7] + r * c[8])
-    b2 = (c[9] + r * c[10]) + r2 * (c[11] + r * c[12])
-    p = b0 + r4 * (b1 + r4 * b2)
+    b0 = _fma(r2, _fma(r, c[4], c[3]), 1.0 + r)
+    b1 = _fma(r2, _fma(r, c[8], c[7]), _fma(r, c[6], c[5]))
+    b2 = _fma(r2, _fma(r, c[12], c[11]), _fma(r, c[10], c[9]))
+    p = _fma(r4, _fma(r4, b2, b1), b0)
     return p * _f64_from_bits((_bits_from_f64(k + _SHIFTER) - _SHIFTER_BITS + 1023) << 52)
