@@ -173,12 +173,17 @@ class Economy:
         cfg = self.cfg
         view = self._subnet_view(state)
         self.miners.daily(state, mech, self.market.tao_usd, day, view, self.rngs["teams"])
-        if cfg.owners.enabled:
+        if cfg.owners.enabled or cfg.owners.scripted_abandon:
             good = self.miners.good_per_subnet(cfg.owners.good_skill_quantile)
             quit_ = self.owners.daily(state, mech, cfg.owners, good, self.p_usd,
-                                      self.rngs["owners"], day, self.last_daily_day)
+                                      self.rngs["owners"], day, self.last_daily_day,
+                                      decide=cfg.owners.enabled)
             self.miners.abandon(state, quit_)
-            if cfg.owners.register_subnets:
+            k = cfg.owners.abandon_tao_usd_per_share
+            if k > 0.0 and quit_.any():  # an owner's exit is news for TAO/USD
+                self.market.tao_usd *= np.exp(-k * self.owners.abandoned_share)
+                np.maximum(self.market.tao_usd, cfg.market.floor_usd, out=self.market.tao_usd)
+            if cfg.owners.enabled and cfg.owners.register_subnets:
                 self.owners.register(state, mech, cfg.owners, self.rngs["owner_reg"],
                                      self.registration_rate)
         dl = self.usefulness.daily(state, mech, cfg.usefulness,

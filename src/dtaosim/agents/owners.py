@@ -23,8 +23,9 @@ Four acts (rules C1-C6 of ``docs/assumptions.md``), all through the chain's own 
   ``abandon_price_fall`` below its moving average (``abandon_window_days``) while it has fewer
   good miners than it needs abandons it with probability ``abandon_hazard_per_day``: it burns
   100 % from then on, sells ``abandon_sell_fraction`` of its stake, and the teams on the subnet
-  leave (exit reason ``abandoned``) - a discrete event that moves TAO/USD through
-  ``market.exit_feedback`` when that is on;
+  leave (exit reason ``abandoned``) - a discrete event that moves TAO/USD by
+  ``exp(-abandon_tao_usd_per_share x s)``, ``s`` the emission share of the subnets abandoned
+  that day (and through ``market.exit_feedback``, when that is on, by the teams' income share);
 * **registering** (daily, ``register``): would-be owners arrive as a Poisson process
   (``prospects_per_day``); each values a new subnet at the median owner cut a paying subnet
   earned over the last day (TAO) x ``horizon_days`` x a lognormal idea quality
@@ -62,7 +63,10 @@ class ScriptedAbandon(BaseModel):
 
     day: float = Field(..., ge=0, le=100_000, description="day of the exit (days from start)")
     subnets: int = Field(..., ge=1, le=4096,
-                         description="how many subnets, the highest emission shares first")
+                         description="how many subnets, by emission share")
+    first_rank: int = Field(1, ge=1, le=4096,
+                            description="emission-share rank of the first of them (1: the "
+                                        "highest)")
 
 
 class OwnersConfig(BaseModel):
@@ -89,7 +93,8 @@ class OwnersConfig(BaseModel):
         0.5, ge=0, le=1,
         description="skill percentile from which a miner team counts as good (fraction)")
     good_miners_needed: float = Field(
-        3.0, gt=0, le=1000, description="good teams an owner wants before paying miners (count)")
+        1.0, gt=0, le=1000, description="good teams an owner wants before paying miners (count; "
+                                        "assumed)")
     burn_gain: float = Field(
         1.0, ge=0, le=10, description="rise of the burn target per unit shortfall of good "
                                       "miners (dimensionless; assumed)")
@@ -108,6 +113,11 @@ class OwnersConfig(BaseModel):
         30.0, gt=0, le=3650, description="window of that moving average (days)")
     abandon_hazard_per_day: float = Field(
         0.1, ge=0, le=1, description="daily probability of abandoning once both conditions hold")
+    abandon_tao_usd_per_share: float = Field(
+        3.5, ge=0, le=100,
+        description="log fall of TAO/USD per unit emission share of the subnets abandoned "
+                    "that day (dimensionless; assumed from Covenant AI, Apr 2026: ~16% for "
+                    "three subnets with an assumed ~5% of emission)")
     abandon_sell_fraction: float = Field(
         1.0, ge=0, le=1, description="share of its stake an abandoning owner sells (fraction)")
     register_subnets: bool = Field(
@@ -186,6 +196,7 @@ class OwnersState:
     value_scale: NDArray[np.float64]
     abandoned_count: NDArray[np.int64]
     registered_count: NDArray[np.int64]
+    abandoned_share: NDArray[np.float64] | None = None
 
     @classmethod
     def create(cls, state: ChainState, cfg: OwnersConfig | None = None,
@@ -261,10 +272,11 @@ class OwnersState:
     def daily(self, state: ChainState, mech: Mechanism, cfg: OwnersConfig,
               good: NDArray[np.float64], usd_price: NDArray[np.float64],
               rngs: list[np.random.Generator], day: float = 0.0,
-              prev_day: float = 0.0) -> NDArray[np.bool_]:
+              prev_day: float = 0.0, decide: bool = True) -> NDArray[np.bool_]:
         """Burn decision and abandonment (and the scenario's scripted exits between
         ``prev_day`` and ``day``); returns the subnets abandoned today ``(runs, subnets)``
-        (their teams are to leave)."""
+        (their teams are to leave). ``decide = False`` (owners' rules off): only the scripted
+        exits happen."""
         self._new_slots(state, cfg, mech, good, rngs)
         exists = state.ints[:, :, SI.EXISTS] != 0
         cut = state.ints[:, :, SI.CUM_OWNER_CUT]
@@ -277,7 +289,8 @@ class OwnersState:
         b = state.floats[:, :, SF.MINER_BURN_FRACTION]
         nb = b + cfg.burn_adjust_per_day * (target - b)
         nb = np.where(np.abs(target - nb) < 0.005, target, nb)
-        b[:] = np.where(exists, nb, b)
+        if decide:
+            b[:] = np.where(exists, nb, b)
         # abandonment: price fall below its moving average and too few good miners
         with np.errstate(divide="ignore", invalid="ignore"):
             lp = np.where(usd_price > 0, np.log(np.where(usd_price > 0, usd_price, 1.0)), np.nan)
@@ -287,14 +300,16 @@ class OwnersState:
         self.lp_ema[:] = np.where(fresh, lp, self.lp_ema + a * (lp - self.lp_ema))
         u = np.stack([g.random(state.subnets) for g in rngs])
         quit_ = exists & ~self.abandoned & (fall > cfg.abandon_price_fall) \
-            & (good < cfg.good_miners_needed) & (u < cfg.abandon_hazard_per_day)
+            & (good < cfg.good_miners_needed) & (u < cfg.abandon_hazard_per_day) & decide
         for ev in cfg.scripted_abandon:
             if prev_day < ev.day <= day:
                 share = np.where(exists & ~self.abandoned, state.floats[:, :, SF.SHARE], -1.0)
-                top = np.argsort(-share, axis=1, kind="stable")[:, :ev.subnets]
+                top = np.argsort(-share, axis=1, kind="stable")[
+                    :, ev.first_rank - 1:ev.first_rank - 1 + ev.subnets]
                 pick = np.zeros_like(quit_)
                 np.put_along_axis(pick, top, True, axis=1)
                 quit_ |= pick & exists & ~self.abandoned
+        self.abandoned_share = np.where(quit_, state.floats[:, :, SF.SHARE], 0.0).sum(axis=1)
         if quit_.any():
             self.abandoned |= quit_
             b[quit_] = 1.0

@@ -18,6 +18,7 @@ price, less ``risk_aversion x sigma**2 / 2``, plus ``usefulness_weight`` x the d
 the log usefulness (:mod:`dtaosim.agents.usefulness`: stakers react to a team's exit or a
 subnet's rise before the price does); for root, the root dividends (TAO value) per TAO on root
 plus the TAO/USD drift, less the same risk term on TAO/USD; outside, ``outside_yield_per_year``.
+Daily yields are clipped to +-``yield_cap_per_day`` before they enter the EMAs.
 The logit's intercepts are solved on the first day so that the starting allocation *is* the
 target (the calibrated network is an equilibrium of stakers' preferences): stakers then move in
 response to *changes* of yield, not to its level differences across subnets, which the data do
@@ -84,6 +85,10 @@ class StakersConfig(BaseModel):
         0.04, ge=-1, le=1, description="yield of USD held outside (1/year)")
     window_days: float = Field(
         30.0, ge=1, le=365, description="EMA window of the yield estimates (days)")
+    yield_cap_per_day: float = Field(
+        0.01, gt=0, le=1, description="expected yields are clipped to +-this (per day): a "
+                                      "subnet whose stake was nearly all sold shows an "
+                                      "unbounded dividend yield that no staker believes")
     max_flow_per_day: float = Field(
         0.05, ge=0, le=1, description="cap of a day's net flow into or out of a subnet as a "
                                       "share of its pool TAO (fraction)")
@@ -156,7 +161,8 @@ class StakersState:
         self.paid_prev[:] = paid
         self.root_prev[:] = rd
         y_out = np.full(state.runs, cfg.outside_yield_per_year / 365.0)
-        return y_sub, y_root, y_out
+        c = cfg.yield_cap_per_day
+        return np.clip(y_sub, -c, c), np.clip(y_root, -c, c), y_out
 
     def daily(self, state: ChainState, mech: Mechanism, cfg: StakersConfig,
               mu: NDArray[np.float64], sigma: NDArray[np.float64],
