@@ -86,6 +86,68 @@ def run_arm(spec: str, days: float, runs: int, uids: int, validators: int, seed:
     return rows
 
 
+SUMMARY = (("retained_top_decile", "top-decile teams retained", "{:.2f}"),
+           ("teams_active", "teams active", "{:.0f}"),
+           ("root_stake_tao", "root stake (M TAO)", "M"),
+           ("subnet_stake_tao", "subnet stake (M TAO)", "M"),
+           ("outside_tao", "stakers' TAO outside (M)", "M"),
+           ("emission_top10_share", "top-10 emission share", "{:.2f}"),
+           ("emission_gini", "emission Gini", "{:.2f}"),
+           ("subnets_no_paid_miner", "subnets with no paid miner", "{:.0f}"),
+           ("subnets_burn_zero", "subnets burning 0 %", "{:.0f}"),
+           ("subnets_burn_full", "subnets burning 100 %", "{:.0f}"),
+           ("usefulness_mean", "usefulness (mean)", "{:.2f}"),
+           ("tao_usd", "TAO/USD", "{:.0f}"),
+           ("sum_price", "sum of prices", "{:.2f}"))
+
+
+def _fmt(v: float, f: str) -> str:
+    return f"{v / 1e6:.2f}" if f == "M" else f.format(v)
+
+
+def summarize(res: dict, arms: list[str], days: list[float]) -> str:
+    """Markdown: per arm and day, median [p10-p90] over runs of the summary columns."""
+    out = []
+    for col, label, f in SUMMARY:
+        out.append(f"\n**{label}** (median [p10-p90] over runs)\n")
+        out.append("| arm | " + " | ".join(f"day {d:g}" for d in days) + " |")
+        out.append("|---|" + "---|" * len(days))
+        for a in arms:
+            r = res[a]
+            x = np.array(r[col], dtype=float)  # records x runs
+            dd = np.array(r["day"])
+            cells = []
+            for d in days:
+                i = int(np.argmin(np.abs(dd - d)))
+                v = x[i]
+                if col.startswith("subnets_abandoned"):
+                    v = x[: i + 1].sum(axis=0)
+                q = np.nanpercentile(v, [50, 10, 90])
+                cells.append(f"{_fmt(q[0], f)} [{_fmt(q[1], f)}-{_fmt(q[2], f)}]")
+            out.append(f"| {a} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def paired(res: dict, ref: str, arms: list[str], day: float) -> str:
+    """Markdown: per-run paired differences (arm - ref) at ``day``: mean and 90% interval of
+    the mean (t, runs - 1 d.o.f. approximated by 1.9 x s.e.)."""
+    out = [f"| arm - {ref} (day {day:g}) | " + " | ".join(lbl for _, lbl, _ in SUMMARY) + " |",
+           "|---|" + "---|" * len(SUMMARY)]
+    for a in arms:
+        cells = []
+        for col, _, f in SUMMARY:
+            da, dr = np.array(res[a]["day"]), np.array(res[ref]["day"])
+            xa = np.array(res[a][col], dtype=float)[int(np.argmin(np.abs(da - day)))]
+            xr = np.array(res[ref][col], dtype=float)[int(np.argmin(np.abs(dr - day)))]
+            d = xa - xr
+            m = float(np.nanmean(d))
+            se = float(np.nanstd(d, ddof=1) / np.sqrt(max(np.isfinite(d).sum(), 1))) \
+                if d.size > 1 else 0.0
+            cells.append(f"{_fmt(m, f)} +- {_fmt(1.9 * se, f)}")
+        out.append(f"| {a} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("arms", nargs="+")
@@ -96,8 +158,19 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--record-days", type=float, default=5)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--summarize", type=str, default=None,
+                    help="print tables for these days (comma list) of the ARMS (names) in --out")
+    ap.add_argument("--paired", type=str, default=None,
+                    help="REF,DAY: print paired differences of the ARMS against arm REF")
     a = ap.parse_args()
     res = json.loads(a.out.read_text()) if a.out.exists() else {}
+    if a.summarize or a.paired:
+        if a.summarize:
+            print(summarize(res, a.arms, [float(x) for x in a.summarize.split(",")]))
+        if a.paired:
+            ref, day = a.paired.split(",")
+            print(paired(res, ref, a.arms, float(day)))
+        return
     for spec in a.arms:
         name = spec.partition("=")[0]
         if name in res:
