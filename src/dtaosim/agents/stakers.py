@@ -233,11 +233,13 @@ class StakersState:
                          / np.maximum(want, 1.0), 1.0)
         buys = np.floor(buys * scale[:, None]).astype(np.int64)
         free0 = state.gints[:, GI.FREE_TAO].copy()
+        y0 = ints[:, :, SI.TAO_RESERVE].copy()
         if buys.any():
             buy_batch(state, mech, buys, SI.STAKE_STAKERS)
         spent = free0 - state.gints[:, GI.FREE_TAO]
         self.outside_tao -= spent
-        self.flow_day[:] = np.where(buys > 0, buys, 0) - np.where(alpha > 0, got, 0)
+        # TAO that entered the pools (net of fees to the author) less TAO taken out
+        self.flow_day[:] = (ints[:, :, SI.TAO_RESERVE] - y0) - got
         if state.neurons is not None:
             spread_over_validators(state.neurons, ints[:, :, SI.STAKE_STAKERS] - before)
         # root

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dtaosim.agents.stake import spread_over_validators
 from dtaosim.chain.pools import buy_batch, sell_batch
 from dtaosim.chain.presets import Mechanism
-from dtaosim.state.chain_state import SI, ChainState
+from dtaosim.state.chain_state import SF, SI, ChainState
 
 __all__ = ["UsefulnessConfig", "UsefulnessShock", "UsefulnessState"]
 
@@ -161,7 +161,7 @@ class UsefulnessState:
             self.reg_at[:] = reg
         for s in cfg.shocks:
             if prev_day < s.day <= day:
-                share = np.where(exists, state.floats[:, :, 7], -1.0)  # SF.SHARE
+                share = np.where(exists, state.floats[:, :, SF.SHARE], -1.0)
                 top = np.argsort(-share, axis=1, kind="stable")[:, :s.subnets]
                 np.put_along_axis(self.quality, top,
                                   np.take_along_axis(self.quality, top, axis=1) * s.multiplier,
@@ -205,9 +205,11 @@ class UsefulnessState:
         self.held -= sold
         buys = np.floor(np.maximum(f, 0.0)).astype(np.int64)
         mid = state.ints[:, :, SI.STAKE_STAKERS].copy()
+        y0 = state.ints[:, :, SI.TAO_RESERVE].copy()
         if buys.any():
             buy_batch(state, mech, buys, SI.STAKE_STAKERS)
         self.held += state.ints[:, :, SI.STAKE_STAKERS] - mid
-        self.demand_day[:] = np.where(buys > 0, buys, 0) - got
+        # TAO that entered the pools (net of fees to the author) less TAO taken out
+        self.demand_day[:] = (state.ints[:, :, SI.TAO_RESERVE] - y0) - got
         if state.neurons is not None:
             spread_over_validators(state.neurons, state.ints[:, :, SI.STAKE_STAKERS] - before)
