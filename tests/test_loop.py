@@ -10,6 +10,8 @@ same seed same numbers.
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 from dtaosim.agents.economy import Economy, EconomyConfig
 from dtaosim.agents.exogenous import ExogenousConfig
@@ -65,6 +67,30 @@ def test_conservation_with_every_actor_acting() -> None:
     assert (out.gints[:, GI.FREE_TAO] >= 0).all() and (eco.stakers.outside_tao >= 0).all()
 
 
+@settings(max_examples=4, deadline=None, derandomize=True,
+          phases=[Phase.explicit, Phase.generate],  # no shrinking: each example is a run
+          suppress_health_check=[HealthCheck.too_slow])
+@given(adjust=st.floats(0.01, 1.0), temp=st.floats(0.0005, 0.05), chase=st.floats(0, 0.7),
+       gain=st.floats(0, 3), hold=st.floats(0, 2), jump=st.floats(-0.9, 0.5),
+       seed=st.integers(0, 2**16))
+def test_conservation_holds_for_any_actor_parameters(adjust, temp, chase, gain, hold, jump,
+                                                     seed) -> None:
+    """Random parameters of every new actor: conservation is checked after every block and
+    action (the run would raise), stakes and free TAO stay non-negative."""
+    cfg = config(market={"jumps": [{"day": 1, "change": jump}]},
+                 owners={"burn_gain": gain, "burn_adjust_per_day": adjust,
+                         "scripted_abandon": [{"day": 1.5, "subnets": 1,
+                                               "first_rank": 1 + seed % 3}]},
+                 stakers={"adjust_per_day": adjust, "temperature": temp,
+                          "chaser_share": chase, "conservative_share": 0.3},
+                 usefulness={"hold_share": hold, "adjust_per_day": adjust,
+                             "shocks": [{"day": 1, "subnets": 2, "multiplier": 3.0}]})
+    eco, out = _run(cfg, days=3, seed=seed, state=world(seed=seed % 5 + 1))
+    check_state(out)
+    assert (out.neurons.ints[:, :, NI.ALPHA_STAKE, :] >= 0).all()
+    assert (out.gints[:, GI.FREE_TAO] >= 0).all() and (eco.usefulness.held >= -1).all()
+
+
 def test_stakers_move_toward_the_higher_yield_subnet() -> None:
     """Two identical subnets: when one starts paying its stakers more dividends, stakers buy
     into it and out of the other, through the pool (its price rises, SubnetTaoFlow records it)."""
@@ -116,6 +142,14 @@ def test_a_subnet_whose_miners_leave_loses_usefulness_demand_price_and_its_owner
     assert (out.floats[:, 0, SF.MINER_BURN_FRACTION] > 0.9).all()
     assert (b.floats[:, 0, SF.MINER_BURN_FRACTION] < 0.1).all()
     assert (out.floats[:, 0, SF.SHARE] < 0.5 * b.floats[:, 0, SF.SHARE]).all()
+
+
+def test_staker_shares_must_fit() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="at most 1"):
+        StakersConfig(chaser_share=0.8, conservative_share=0.3)
 
 
 def test_starting_burn_mix_is_the_nov_2025_count() -> None:

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dtaosim.agents.stake import spread_over_validators
 from dtaosim.chain.pools import buy_batch, move_root_stake, sell_batch
@@ -92,6 +92,13 @@ class StakersConfig(BaseModel):
     max_flow_per_day: float = Field(
         0.05, ge=0, le=1, description="cap of a day's net flow into or out of a subnet as a "
                                       "share of its pool TAO (fraction)")
+
+    @model_validator(mode="after")
+    def _shares_fit(self) -> StakersConfig:
+        if self.chaser_share + self.conservative_share > 1.0:
+            raise ValueError("chaser_share + conservative_share must be at most 1 (the rest "
+                             "is loyal)")
+        return self
 
 
 @dataclass
