@@ -22,7 +22,7 @@ from dtaosim.chain.lifecycle import dissolve_subnet
 from dtaosim.experiments.simulation import simulate
 from dtaosim.state.chain_state import GI, SF, SI
 from dtaosim.state.invariants import check_state
-from dtaosim.state.neurons import NI
+from dtaosim.state.neurons import NH, NI
 from tests.test_agents import DAY, HEAD, QUIET, world
 
 
@@ -142,6 +142,25 @@ def test_a_subnet_whose_miners_leave_loses_usefulness_demand_price_and_its_owner
     assert (out.floats[:, 0, SF.MINER_BURN_FRACTION] > 0.9).all()
     assert (b.floats[:, 0, SF.MINER_BURN_FRACTION] < 0.1).all()
     assert (out.floats[:, 0, SF.SHARE] < 0.5 * b.floats[:, 0, SF.SHARE]).all()
+
+
+def test_owner_buybacks_buy_alpha_for_the_owner_through_the_pool() -> None:
+    """With external revenue, owners buy their alpha every day: owner stake and price rise
+    against the same seed without revenue, and the owner hotkey's UID holds the alpha."""
+    rev = config(owners={"buyback_usd_per_day": 50_000.0, "sell_fraction": 0.0})
+    none = config(owners={"sell_fraction": 0.0})
+    _, sa = _run(rev, days=3)
+    _, sb = _run(none, days=3)
+    check_state(sa)
+    ex = sa.ints[:, :, SI.EXISTS] != 0
+    assert (sa.ints[:, :, SI.STAKE_OWNER][ex] > sb.ints[:, :, SI.STAKE_OWNER][ex]).all()
+    assert (sa.spot_price()[ex] > sb.spot_price()[ex]).all()
+    def owner_stake(st):  # type: ignore[no-untyped-def]
+        n = st.neurons
+        own = n.ints[:, :, NI.HOTKEY, :] == n.hyper[:, :, NH.OWNER_HOTKEY][:, :, None]
+        return np.where(own, n.ints[:, :, NI.ALPHA_STAKE, :], 0).sum(axis=2)
+
+    assert (owner_stake(sa)[ex] > owner_stake(sb)[ex]).all()
 
 
 def test_staker_shares_must_fit() -> None:

@@ -190,6 +190,9 @@ class Economy:
                                    self.miners.skill_per_subnet(cfg.usefulness.top_teams),
                                    day, self.last_daily_day)
         self.last_daily_day = day
+        if cfg.owners.enabled:
+            self.owners.buyback(state, mech, cfg.owners, self.usefulness.use,
+                                self.market.tao_usd)
         if cfg.usefulness.tao_usd_elasticity > 0.0:
             self.market.tao_usd *= np.exp(dl)
             np.maximum(self.market.tao_usd, cfg.market.floor_usd, out=self.market.tao_usd)

@@ -26,7 +26,10 @@ Four acts (rules C1-C6 of ``docs/assumptions.md``), all through the chain's own 
   leave (exit reason ``abandoned``) - a discrete event that moves TAO/USD by
   ``exp(-abandon_tao_usd_per_share x s)``, ``s`` the emission share of the subnets abandoned
   that day (and through ``market.exit_feedback``, when that is on, by the teams' income share);
-* **registering** (daily, ``register``): would-be owners arrive as a Poisson process
+* **buybacks** (daily, off by default): ``buyback_usd_per_day x`` usefulness of external
+  revenue buys the subnet's alpha for its owner (:func:`~dtaosim.chain.pools.buy_batch` on
+  ``STAKE_OWNER``);
+* **registering** (daily, ``register_subnets``): would-be owners arrive as a Poisson process
   (``prospects_per_day``); each values a new subnet at the median owner cut a paying subnet
   earned over the last day (TAO) x ``horizon_days`` x a lognormal idea quality
   (``value_sigma``) and registers (:func:`dtaosim.chain.lifecycle.register_subnet`, which prunes
@@ -48,6 +51,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
 from dtaosim.agents.stake import sell_from_holder
+from dtaosim.chain.pools import buy_batch
 from dtaosim.chain.presets import Mechanism, ShareRule
 from dtaosim.errors import RegistrationError
 from dtaosim.state.chain_state import SF, SI, ChainState
@@ -129,6 +133,11 @@ class OwnersConfig(BaseModel):
         365.0, gt=0, le=3650, description="horizon over which a prospect values a subnet (days)")
     value_sigma: float = Field(
         1.0, ge=0, le=5, description="log-s.d. of a prospect's idea quality (dimensionless)")
+    buyback_usd_per_day: float = Field(
+        0.0, ge=0, le=1e9,
+        description="external revenue an owner spends on buying back its subnet's alpha, per "
+                    "day per unit usefulness (USD/day; 0: off, as the baseline - outside demand "
+                    "already stands for users and buybacks, C12)")
     scripted_abandon: list[ScriptedAbandon] = Field(
         default_factory=list,
         description="dated exits of big owners with their teams (day, subnets): Covenant AI "
@@ -318,6 +327,28 @@ class OwnersState:
             amt = np.where(quit_, np.floor(held * cfg.abandon_sell_fraction), 0).astype(np.int64)
             self._sell_owner_alpha(state, mech, amt)
         return quit_
+
+    def buyback(self, state: ChainState, mech: Mechanism, cfg: OwnersConfig,
+                usefulness: NDArray[np.float64], tao_usd: NDArray[np.float64]) -> None:
+        """Owners of subnets not abandoned spend ``buyback_usd_per_day x usefulness`` of
+        external revenue on their alpha (TAO from outside, through the pool); the alpha is
+        staked to the owner's hotkey."""
+        if cfg.buyback_usd_per_day <= 0.0:
+            return
+        exists = (state.ints[:, :, SI.EXISTS] != 0) & ~self.abandoned
+        tao = np.where(exists, cfg.buyback_usd_per_day * usefulness / tao_usd[:, None], 0.0)
+        amount = np.floor(tao * 1e9).astype(np.int64)
+        if not amount.any():
+            return
+        got = buy_batch(state, mech, amount, SI.STAKE_OWNER)
+        nrn = state.neurons
+        if nrn is None or not got.any():
+            return
+        owner_hk = nrn.hyper[:, :, NH.OWNER_HOTKEY]
+        is_owner = (nrn.ints[:, :, NI.HOTKEY, :] == owner_hk[:, :, None]) \
+            & (owner_hk[:, :, None] >= 0)
+        first = is_owner & (np.cumsum(is_owner, axis=2) == 1)
+        nrn.ints[:, :, NI.ALPHA_STAKE, :] += np.where(first, got[:, :, None], 0)
 
     def register(self, state: ChainState, mech: Mechanism, cfg: OwnersConfig,
                  rngs: list[np.random.Generator], target_rate: float) -> None:
