@@ -9,8 +9,10 @@ process and alternated over ``--repeats`` so that drifts of a shared machine hit
   (the bare chain the agents act on);
 * ``no-agents``: ``dtaosim run --no-agents`` (the same, plus assumption A15's 60 scripted
   hotkey registrations a day on every subnet, each through ``register_hotkey``);
-* ``agents``: ``dtaosim run`` (baseline scenario: miner teams, market, selling, entry, exit,
-  validators' rank scoring; A15 off).
+* ``agents-10``: issue 10's agents only (miner teams, market, selling, entry, exit,
+  validators' rank scoring; issue 11's owners' decisions, stakers and outside demand off);
+* ``agents``: ``dtaosim run`` (baseline scenario: every actor, issue 11's owners, stakers and
+  usefulness loop included; A15 off).
 
 Prints a Markdown table of medians, the ratios, and how the agents' time splits between their
 hourly and daily steps. Usage::
@@ -31,6 +33,9 @@ import numba
 from dtaosim.experiments.config import RunConfig, resolve_mechanism
 from dtaosim.experiments.run import initial_state, make_economy
 from dtaosim.experiments.simulation import simulate
+
+ISSUE10 = {"owners": {"enabled": False}, "stakers": {"enabled": False},
+           "usefulness": {"demand_enabled": False}}
 
 
 def run(cfg: RunConfig, state, mech, *, agents: bool, a15: bool) -> tuple[float, float, float]:
@@ -69,16 +74,19 @@ def main() -> None:
     a = ap.parse_args()
     numba.set_num_threads(a.threads)
     cfg = RunConfig(days=a.days)
+    cfg10 = RunConfig(days=a.days, **ISSUE10)
     mech = resolve_mechanism(cfg)
     state = initial_state(cfg, mech)
-    warm = RunConfig(days=0.1)  # compile everything outside the timed region
+    warm = RunConfig(days=1.1)  # compile everything outside the timed region
     for agents, a15 in ((False, False), (False, True), (True, False)):
         run(warm, initial_state(warm, mech), mech, agents=agents, a15=a15)
-    times: dict[str, list[float]] = {"chain": [], "no-agents": [], "agents": []}
+    times: dict[str, list[float]] = {"chain": [], "no-agents": [], "agents-10": [],
+                                     "agents": []}
     hourly, daily = [], []
     for _ in range(a.repeats):
         times["chain"].append(run(cfg, state, mech, agents=False, a15=False)[0])
         times["no-agents"].append(run(cfg, state, mech, agents=False, a15=True)[0])
+        times["agents-10"].append(run(cfg10, state, mech, agents=True, a15=False)[0])
         w, h, d = run(cfg, state, mech, agents=True, a15=False)
         times["agents"].append(w)
         hourly.append(h)
@@ -94,7 +102,8 @@ def main() -> None:
         print(f"| {k} | {med[k]:.1f} | {', '.join(f'{x:.1f}' for x in v)} |")
     print()
     print(f"agents / chain = {med['agents'] / med['chain']:.2f}x; "
-          f"agents / no-agents = {med['agents'] / med['no-agents']:.2f}x")
+          f"agents / no-agents = {med['agents'] / med['no-agents']:.2f}x; "
+          f"agents / agents-10 = {med['agents'] / med['agents-10']:.2f}x")
     print(f"agents' own time: hourly steps {statistics.median(hourly):.1f} s, daily steps "
           f"{statistics.median(daily):.1f} s (median per run)")
 

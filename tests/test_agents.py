@@ -48,6 +48,12 @@ def world(runs: int = 2, uids: int = 16, validators: int = 4, seed: int = 1):
 
 
 def config(**sections) -> EconomyConfig:  # type: ignore[no-untyped-def]
+    """Issue 10's economy: miner teams, market, selling; the decisions of issue 11's actors
+    (owners' burn/abandon/registration, stakers, outside demand) are off unless a test turns
+    them on (tests/test_loop.py tests them), so these tests keep isolating the miners."""
+    for name, off in (("owners", {"enabled": False}), ("stakers", {"enabled": False}),
+                      ("usefulness", {"demand_enabled": False})):
+        sections[name] = {**off, **sections.get(name, {})}
     return EconomyConfig.model_validate(sections)
 
 

@@ -12,7 +12,11 @@ Cadences: the chain kernel runs every block; each action step (hourly) the marke
 traders move stake in and out of the pools (zero mean), validators and owners sell part of what
 they were paid, and miner teams book income and costs
 and sell; once a day the subnets' statistics are updated, teams decide (exits, switches,
-entries - registrations through the chain), leavers sell, and validators rescore the miners.
+entries - registrations through the chain), owners set their burn, may abandon their subnet or
+register new ones (:mod:`~dtaosim.agents.owners`), usefulness follows the talent each subnet
+retains and outside holders trade on it (:mod:`~dtaosim.agents.usefulness`), stakers move
+stake toward expected yield (:mod:`~dtaosim.agents.stakers`), leavers sell, and validators
+rescore the miners. Each actor with decisions has an ``enabled`` switch (ablations).
 
 Adding an actor (issue 11: stakers, owners' decisions, a demand loop) means: a config section
 (a pydantic model with units, defaults and ranges) added to :class:`EconomyConfig`, a state
@@ -32,11 +36,13 @@ from dtaosim.agents.miners import MinersConfig, MinerTeams, SubnetView
 from dtaosim.agents.noise import NoiseConfig, NoiseState
 from dtaosim.agents.owners import OwnersConfig, OwnersState
 from dtaosim.agents.scoring import ScoringConfig
+from dtaosim.agents.stakers import StakersConfig, StakersState
 from dtaosim.agents.streams import Process, RunStreams
 from dtaosim.agents.teams import ACTIVE, EXIT_REASONS, TIER_NAMES
+from dtaosim.agents.usefulness import UsefulnessConfig, UsefulnessState
 from dtaosim.agents.validators import ValidatorsConfig, ValidatorsState
 from dtaosim.chain.presets import Mechanism
-from dtaosim.state.chain_state import SI, ChainState
+from dtaosim.state.chain_state import GI, SF, SI, STAKE_HOLDERS, ChainState
 from dtaosim.units import BLOCKS_PER_DAY
 
 __all__ = ["AgentsConfig", "Economy", "EconomyConfig"]
@@ -65,6 +71,8 @@ class EconomyConfig(BaseModel):
     validators: ValidatorsConfig = Field(default_factory=ValidatorsConfig)
     owners: OwnersConfig = Field(default_factory=OwnersConfig)
     noise: NoiseConfig = Field(default_factory=NoiseConfig)
+    stakers: StakersConfig = Field(default_factory=StakersConfig)
+    usefulness: UsefulnessConfig = Field(default_factory=UsefulnessConfig)
 
 
 _SIGMA0 = 0.067  # starting volatility estimate per day (R3 median)
@@ -75,8 +83,16 @@ class Economy:
 
     def __init__(self, cfg: EconomyConfig, market: MarketState, miners: MinerTeams,
                  validators: ValidatorsState, owners: OwnersState, noise: NoiseState,
-                 rngs: dict[str, list[np.random.Generator]], state: ChainState) -> None:
+                 rngs: dict[str, list[np.random.Generator]], state: ChainState,
+                 stakers: StakersState, usefulness: UsefulnessState) -> None:
         self.cfg = cfg
+        self.stakers = stakers
+        self.usefulness = usefulness
+        self.mu_tao = np.zeros(state.runs)  # EMA of the daily log change of TAO/USD
+        self.tao_usd_prev = market.tao_usd.copy()
+        self.last_daily_day = 0.0
+        # the scripted registration rate owners' decisions replace (set by the driver)
+        self.registration_rate = 0.49
         self.market = market
         self.noise = noise
         self.miners = miners
@@ -97,7 +113,9 @@ class Economy:
 
     @classmethod
     def create(cls, state: ChainState, cfg: EconomyConfig, seed: int) -> Economy:
-        """Draw every population for ``state`` (which needs UIDs; it is not modified).
+        """Draw every population for ``state`` (which needs UIDs). With ``owners.enabled``
+        the owners set their starting burns in ``state`` (``owners.start_burn``); nothing else
+        of it is modified.
 
         Random streams: each population draws from its own stream per run
         (:class:`~dtaosim.agents.streams.RunStreams`: ``Process.TEAMS``, ``SCORING``,
@@ -110,13 +128,24 @@ class Economy:
         streams = RunStreams(seed, state.runs)
         rngs = {name: streams[key] for name, key in (
             ("teams", Process.TEAMS), ("scoring", Process.SCORING),
-            ("market", Process.MARKET), ("noise", Process.NOISE))}
+            ("market", Process.MARKET), ("noise", Process.NOISE), ("owners", Process.OWNERS),
+            ("owner_reg", Process.OWNER_REGISTRATIONS))}
         market = MarketState.create(cfg.market, state.runs)
         miners = MinerTeams.create(state, cfg.miners, cfg.hardware, rngs["teams"])
         validators = ValidatorsState.create(state, cfg.scoring, rngs["scoring"])
-        owners = OwnersState.create(state)
+        owners = OwnersState.create(state, cfg.owners, rngs["owners"],
+                                    miners.good_per_subnet(cfg.owners.good_skill_quantile))
         noise = NoiseState.create(state, cfg.noise, rngs["noise"])
-        return cls(cfg, market, miners, validators, owners, noise, rngs, state)
+        stakers = StakersState.create(state, cfg.stakers)
+        usefulness = UsefulnessState.create(state, cfg.usefulness,
+                                            miners.skill_per_subnet(cfg.usefulness.top_teams))
+        return cls(cfg, market, miners, validators, owners, noise, rngs, state, stakers,
+                   usefulness)
+
+    @property
+    def replaces_registrations(self) -> bool:
+        """Owners register subnets by their own decisions (the scripted Poisson rate is off)."""
+        return self.cfg.owners.enabled and self.cfg.owners.register_subnets
 
     def day(self, state: ChainState) -> float:
         """Days since the economy started."""
@@ -141,8 +170,41 @@ class Economy:
             self._daily(state, mech, t1)
 
     def _daily(self, state: ChainState, mech: Mechanism, day: float) -> None:
+        cfg = self.cfg
         view = self._subnet_view(state)
         self.miners.daily(state, mech, self.market.tao_usd, day, view, self.rngs["teams"])
+        if cfg.owners.enabled or cfg.owners.scripted_abandon:
+            good = self.miners.good_per_subnet(cfg.owners.good_skill_quantile)
+            quit_ = self.owners.daily(state, mech, cfg.owners, good, self.p_usd,
+                                      self.rngs["owners"], day, self.last_daily_day,
+                                      decide=cfg.owners.enabled)
+            self.miners.abandon(state, quit_)
+            k = cfg.owners.abandon_tao_usd_per_share
+            if k > 0.0 and quit_.any():  # an owner's exit is news for TAO/USD
+                self.market.tao_usd *= np.exp(-k * self.owners.abandoned_share)
+                np.maximum(self.market.tao_usd, cfg.market.floor_usd, out=self.market.tao_usd)
+            if cfg.owners.enabled and cfg.owners.register_subnets:
+                self.owners.register(state, mech, cfg.owners, self.rngs["owner_reg"],
+                                     self.registration_rate)
+        dl = self.usefulness.daily(state, mech, cfg.usefulness,
+                                   self.miners.skill_per_subnet(cfg.usefulness.top_teams),
+                                   day, self.last_daily_day)
+        self.last_daily_day = day
+        if cfg.owners.enabled:
+            self.owners.buyback(state, mech, cfg.owners, self.usefulness.use,
+                                self.market.tao_usd)
+        if cfg.usefulness.tao_usd_elasticity > 0.0:
+            self.market.tao_usd *= np.exp(dl)
+            np.maximum(self.market.tao_usd, cfg.market.floor_usd, out=self.market.tao_usd)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lr = np.log(self.market.tao_usd / self.tao_usd_prev)
+        a = min(1.0, 2.0 / (cfg.stakers.window_days + 1.0))
+        self.mu_tao += a * (np.nan_to_num(lr) - self.mu_tao)
+        self.tao_usd_prev = self.market.tao_usd.copy()
+        if cfg.stakers.enabled:
+            self.stakers.daily(state, mech, cfg.stakers, self.mu, self.sigma,
+                               self.usefulness.dlog, self.mu_tao,
+                               cfg.market.volatility_per_day)
         self.miners.liquidate(state, mech, self.market.tao_usd)
         self._rescore(state)
         self.market.shock(self.cfg.market, self.miners.leaving_share)
@@ -181,7 +243,43 @@ class Economy:
         out = {"tao_usd": self.market.tao_usd.copy()}
         out.update(self.miners.record(state, day, self.last_record_day))
         self.last_record_day = day
+        ints = state.ints
+        exists = ints[:, :, SI.EXISTS] != 0
+        price = state.spot_price()
+        out["root_stake_tao"] = state.gints[:, GI.ROOT_STAKE] / 1e9
+        staked = sum(ints[:, :, h] for h in STAKE_HOLDERS)
+        out["subnet_stake_tao"] = np.where(exists, staked * price, 0.0).sum(axis=1) / 1e9
+        out["outside_tao"] = self.stakers.outside_tao / 1e9
+        nopay = exists & (self.pay_day <= 0) & (ints[:, :, SI.REGISTERED_AT] == self.reg_at)
+        # miner pay is known after the first day
+        out["subnets_no_paid_miner"] = np.where(self.next_daily > self.start_block
+                                                + BLOCKS_PER_DAY, nopay.sum(axis=1), np.nan)
+        share = np.where(exists, state.floats[:, :, SF.SHARE], 0.0)
+        srt = -np.sort(-share, axis=1)
+        out["emission_top10_share"] = srt[:, :10].sum(axis=1)
+        out["emission_gini"] = np.array([_gini(share[r, exists[r]]) for r in range(state.runs)])
+        use = self.usefulness.use
+        out["usefulness_mean"] = np.array([use[r, exists[r]].mean() if exists[r].any()
+                                           else np.nan for r in range(state.runs)])
+        out["usefulness_p90"] = np.array([np.percentile(use[r, exists[r]], 90)
+                                          if exists[r].any() else np.nan
+                                          for r in range(state.runs)])
+        burn = state.floats[:, :, SF.MINER_BURN_FRACTION]
+        n = np.maximum(exists.sum(axis=1), 1)
+        out["owner_burn_mean"] = np.where(exists, burn, 0.0).sum(axis=1) / n
+        out["subnets_burn_zero"] = (exists & (burn <= 0.0)).sum(axis=1).astype(np.int64)
+        out["subnets_burn_full"] = (exists & (burn >= 1.0)).sum(axis=1).astype(np.int64)
+        out["subnets_abandoned"] = self.owners.abandoned_count.copy()
+        out["subnets_registered_by_owners"] = self.owners.registered_count.copy()
+        self.owners.abandoned_count[:] = 0
+        self.owners.registered_count[:] = 0
         return out
+
+    def subnet_record(self, state: ChainState) -> dict[str, NDArray]:
+        """The agents' per-subnet ``timeseries.parquet`` columns, arrays ``(runs, subnets)``."""
+        return {"usefulness": self.usefulness.use.copy(),
+                "outside_demand_tao": self.usefulness.demand_day / 1e9,
+                "staker_flow_tao": self.stakers.flow_day / 1e9}
 
     def teams_table(self, state: ChainState) -> dict[str, NDArray | list]:
         """One row per run and team that ever held a UID (``teams.parquet`` columns)."""
@@ -213,3 +311,12 @@ class Economy:
             "switches": ts.switches[r, t].astype(np.int64),
             "alpha_held": ts.alpha_held[r, t] / 1e9,
         }
+
+
+def _gini(x: NDArray[np.float64]) -> float:
+    """Gini coefficient of non-negative values (nan for none or a zero sum)."""
+    if x.size == 0 or x.sum() <= 0:
+        return float("nan")
+    v = np.sort(x)
+    n = v.size
+    return float((2.0 * np.arange(1, n + 1) - n - 1).dot(v) / (n * v.sum()))

@@ -140,7 +140,7 @@ def _registrations(state: ChainState, mech: Mechanism, ex: ExogenousConfig,
             burn = ex.new_subnet_miner_burn_fraction
             state.floats[r, res.netuid - 1, SF.MINER_BURN_FRACTION] = burn
             if state.neurons is not None:
-                _owner_takes_uid0(state.neurons, r, res.netuid - 1, state.block)
+                owner_takes_uid0(state.neurons, r, res.netuid - 1, state.block)
                 ref = state.neurons.meta.get("reference_burn")
                 if ref is not None:  # UID demand is relative to the new subnet's own burn
                     ref[r, res.netuid - 1] = state.ints[r, res.netuid - 1, SI.NEURON_BURN]
@@ -162,7 +162,7 @@ def next_hotkey(nrn: NeuronState, run: int) -> int:
     return hk
 
 
-def _owner_takes_uid0(nrn: NeuronState, run: int, slot: int, block: int) -> None:
+def owner_takes_uid0(nrn: NeuronState, run: int, slot: int, block: int) -> None:
     """A new subnet: its UIDs are cleared and the owner's new hotkey gets UID 0 (spec 8.1)."""
     from dtaosim.chain.neuron_registration import register_uid
 

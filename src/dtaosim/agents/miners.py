@@ -78,6 +78,7 @@ from dtaosim.agents.teams import (
     EXIT_REASONS,
     FREE,
     GONE,
+    R_ABANDONED,
     R_COST,
     R_DEREGISTERED,
     R_DISSOLVED,
@@ -537,6 +538,53 @@ class MinerTeams:
         ls.sort(axis=2)
         burn = state.ints[:, :, SI.NEURON_BURN] / _RAO
         return SubnetView(exists, upa, mu, sigma, pay, ls, burn)
+
+    def good_per_subnet(self, quantile: float) -> NDArray[np.float64]:
+        """Active teams per subnet slot whose skill percentile is at least ``quantile``,
+        ``(runs, subnets)``."""
+        ts = self.teams
+        out = np.zeros(self.uid_team.shape[:2])
+        r, t = np.nonzero((ts.status == ACTIVE) & (ts.slot >= 0) & (ts.skill_pct >= quantile))
+        np.add.at(out, (r, ts.slot[r, t]), 1.0)
+        return out
+
+    def skill_per_subnet(self, top: int) -> NDArray[np.float64]:
+        """Sum of the skills of the ``top`` most skilled active teams of each subnet slot,
+        ``(runs, subnets)``."""
+        ts = self.teams
+        runs, subnets = self.uid_team.shape[:2]
+        act = (ts.status == ACTIVE) & (ts.slot >= 0)
+        out = np.zeros((runs, subnets))
+        for r in range(runs):
+            t = np.flatnonzero(act[r])
+            if t.size == 0:
+                continue
+            k = ts.slot[r, t]
+            order = np.lexsort((-ts.skill[r, t], k))
+            ks, sk = k[order], ts.skill[r, t][order]
+            first = np.searchsorted(ks, ks, side="left")
+            keep = (np.arange(ks.size) - first) < top
+            np.add.at(out[r], ks[keep], sk[keep])
+        return out
+
+    def abandon(self, state: ChainState, slots: NDArray[np.bool_]) -> None:
+        """Teams on subnets whose owner abandoned them (``slots``, ``(runs, subnets)``) leave
+        (reason ``abandoned``) and sell their alpha; their income share joins today's
+        leavers' (TAO/USD feedback)."""
+        ts = self.teams
+        act = (ts.status == ACTIVE) & (ts.slot >= 0)
+        hit = act & np.take_along_axis(slots, np.maximum(ts.slot, 0), axis=1)
+        if not hit.any():
+            return
+        tot = np.where(act, ts.ema_income_usd, 0.0).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.leaving_share += np.where(
+                tot > 0, np.where(hit, ts.ema_income_usd, 0.0).sum(axis=1)
+                / np.where(tot > 0, tot, 1.0), 0.0)
+        r, t = np.nonzero(hit)
+        if self.cfg.sell_on_exit:
+            self._queue_sale(state, r, t)
+        self._leave(state, r, t, R_ABANDONED)
 
     def eligible(self, state: ChainState) -> NDArray[np.bool_]:
         """Miner UIDs held by an active team (validators weight only these)."""

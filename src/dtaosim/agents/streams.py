@@ -42,6 +42,8 @@ class Process(IntEnum):
     SCORING = 6  # validators' scoring noise (agents/validators.py)
     MARKET = 7  # TAO/USD (agents/market.py)
     NOISE = 8  # noise traders' stake flows (agents/noise.py)
+    OWNERS = 9  # owners' types, abandonment draws (agents/owners.py)
+    OWNER_REGISTRATIONS = 10  # would-be owners' arrivals and idea quality (agents/owners.py)
 
 
 def stream_seed(seed: int, run: int, process: int) -> np.random.SeedSequence:

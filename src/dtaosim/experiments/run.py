@@ -189,7 +189,11 @@ def execute_run(
     economy = make_economy(cfg, state)
 
     def record(s: ChainState) -> None:
-        writer.record(s, network_extra=economy.record(s) if economy is not None else None)
+        if economy is None:
+            writer.record(s)
+        else:
+            writer.record(s, network_extra=economy.record(s),
+                          subnet_extra=economy.subnet_record(s))
 
     with compile_timer() as compiling:
         if on_compile is not None and kernel_cached() is False:

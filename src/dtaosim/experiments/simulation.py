@@ -82,8 +82,12 @@ def simulate(
         raise ValueError("blocks must be >= 0 and record_every >= 1")
     ex = exogenous if exogenous is not None else ExogenousConfig()
     if economy is not None:
-        ex = ex.model_copy(update={"uid_registrations_per_day": 0.0,
-                                   "stake_flow_volatility": 0.0, "stake_flow_drift": 0.0})
+        update = {"uid_registrations_per_day": 0.0, "stake_flow_volatility": 0.0,
+                  "stake_flow_drift": 0.0}
+        if economy.replaces_registrations:  # owners register by expected value (C6)
+            economy.registration_rate = ex.new_subnets_per_day
+            update["new_subnets_per_day"] = 0.0
+        ex = ex.model_copy(update=update)
     rngs = RunStreams(seed, state.runs)
     if copy:
         state = state.copy()

@@ -196,8 +196,28 @@ AGENT_NETWORK_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("miner_profit_usd_p10", pa.float64()),
     ("miner_profit_usd_p50", pa.float64()),
     ("miner_profit_usd_p90", pa.float64()),
+    ("root_stake_tao", pa.float64()),
+    ("subnet_stake_tao", pa.float64()),
+    ("outside_tao", pa.float64()),
+    ("subnets_no_paid_miner", pa.float64()),
+    ("emission_top10_share", pa.float64()),
+    ("emission_gini", pa.float64()),
+    ("usefulness_mean", pa.float64()),
+    ("usefulness_p90", pa.float64()),
+    ("owner_burn_mean", pa.float64()),
+    ("subnets_burn_zero", pa.int64()),
+    ("subnets_burn_full", pa.int64()),
+    ("subnets_abandoned", pa.int64()),
+    ("subnets_registered_by_owners", pa.int64()),
 )
 """Columns the agents add to ``network.parquet`` (units and meanings: ``docs/outputs.md``)."""
+
+AGENT_SUBNET_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
+    ("usefulness", pa.float64()),
+    ("outside_demand_tao", pa.float64()),
+    ("staker_flow_tao", pa.float64()),
+)
+"""Columns the agents add to ``timeseries.parquet`` (``docs/outputs.md``)."""
 
 TEAMS_SCHEMA: pa.Schema = pa.schema(
     [
@@ -403,6 +423,17 @@ def _with_agent_columns(schema: pa.Schema) -> pa.Schema:
     return schema
 
 
+def _append_subnet_columns(table: pa.Table, state: ChainState, extra: Mapping[str, NDArray],
+                           sl: slice) -> pa.Table:
+    """``table`` (rows of the existing subnets of runs ``sl``, run-major) with the agents'
+    per-subnet columns (arrays ``(runs, subnets)``)."""
+    exists = state.ints[sl][:, :, SI.EXISTS] != 0
+    for name, typ in AGENT_SUBNET_COLUMNS:
+        v = np.asarray(extra[name])[sl][exists]
+        table = table.append_column(pa.field(name, typ), pa.array(v, type=typ))
+    return table
+
+
 def _append_columns(table: pa.Table, extra: Mapping[str, NDArray], sl: slice) -> pa.Table:
     """``table`` with the agents' columns (values per run, sliced to ``sl``)."""
     for name, typ in AGENT_NETWORK_COLUMNS:
@@ -590,7 +621,8 @@ class RunWriter:
         return self._require_open() / name
 
     def record(self, state: ChainState,
-               network_extra: Mapping[str, NDArray] | None = None) -> None:
+               network_extra: Mapping[str, NDArray] | None = None,
+               subnet_extra: Mapping[str, NDArray] | None = None) -> None:
         """Append one recorded state to ``timeseries.parquet`` and ``network.parquet``.
 
         Suitable as ``simulate(..., on_record=writer.record)``. Large batches are converted in
@@ -603,6 +635,9 @@ class RunWriter:
         network_extra
             The agents' network columns (:data:`AGENT_NETWORK_COLUMNS`, one value per run),
             appended to ``network.parquet``; give them on every record of a run or on none.
+        subnet_extra
+            The agents' per-subnet columns (:data:`AGENT_SUBNET_COLUMNS`, arrays ``(runs,
+            subnets)``), appended to ``timeseries.parquet``; on every record or on none.
 
         Raises
         ------
@@ -615,6 +650,11 @@ class RunWriter:
             raise RuntimeError("record() after write_manifest()")
         if network_extra is not None and self.records == 0:
             self._network.schema = _with_agent_columns(self._network.schema)
+        if subnet_extra is not None and self.records == 0:
+            schema = self._subnets.schema
+            for name, typ in AGENT_SUBNET_COLUMNS:
+                schema = schema.append(pa.field(name, typ))
+            self._subnets.schema = schema
         try:
             chunk = max(1, self.rows_per_group // max(state.subnets, 1))
             for start in range(0, state.runs, chunk):
@@ -622,6 +662,8 @@ class RunWriter:
                 subnets, network = state_frames(state, sl)
                 if network_extra is not None:
                     network = _append_columns(network, network_extra, sl)
+                if subnet_extra is not None:
+                    subnets = _append_subnet_columns(subnets, state, subnet_extra, sl)
                 self._subnets.write(subnets)
                 self._network.write(network)
             if state.neurons is not None:

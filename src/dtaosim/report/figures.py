@@ -338,6 +338,47 @@ def _retention(rd: RunDir, a: m.Agents) -> go.Figure:
     return fig
 
 
+def _stake(rd: RunDir, a: m.Agents) -> go.Figure:
+    fig = _figure("Stake on root vs in subnets (alpha valued in TAO) vs held outside",
+                  DAY_AXIS, "TAO", rd.runs.size)
+    for i, (col, name) in enumerate((("root_stake_tao", "on root"),
+                                     ("subnet_stake_tao", "in subnets"),
+                                     ("outside_tao", "stakers' TAO outside"))):
+        if col in a.series:
+            _fan(fig, a.day, a.series[col], name, PALETTE[i], fmt=",.0f", unit=" TAO")
+    return fig
+
+
+def _usefulness(rd: RunDir, a: m.Agents) -> go.Figure:
+    fig = _figure("Subnet usefulness (1 = the starting median subnet's talent)", DAY_AXIS,
+                  "usefulness", rd.runs.size)
+    for i, (col, name) in enumerate((("usefulness_mean", "mean"), ("usefulness_p90", "p90"))):
+        if col in a.series:
+            _fan(fig, a.day, a.series[col], name, PALETTE[i], fmt=".3f")
+    return fig
+
+
+def _paid_miners(rd: RunDir, a: m.Agents) -> go.Figure:
+    fig = _figure("Subnets paying no miner, and owners' burn (0 % / 100 %)", DAY_AXIS,
+                  "subnets", rd.runs.size)
+    for i, (col, name) in enumerate((("subnets_no_paid_miner", "no paid miner"),
+                                     ("subnets_burn_full", "owner burns 100 %"),
+                                     ("subnets_burn_zero", "owner burns 0 %"))):
+        if col in a.series:
+            _fan(fig, a.day, a.series[col], name, PALETTE[i], fmt=",.0f")
+    return fig
+
+
+def _emission_conc(rd: RunDir, a: m.Agents) -> go.Figure:
+    fig = _figure("Emission concentration", DAY_AXIS, "share / Gini", rd.runs.size,
+                  y_format=".0%")
+    for i, (col, name) in enumerate((("emission_top10_share", "top-10 subnets' share"),
+                                     ("emission_gini", "Gini over subnets"))):
+        if col in a.series:
+            _fan(fig, a.day, a.series[col], name, PALETTE[i], fmt=".1%")
+    return fig
+
+
 def _entries_exits(rd: RunDir, a: m.Agents) -> go.Figure:
     runs = rd.runs.size
     per = " per record interval" + (f", mean over {runs} runs" if runs > 1 else "")
@@ -487,5 +528,16 @@ def build_charts(rd: RunDir, top_n: int = 8) -> list[Chart]:
         if a.teams is not None:
             add("profit_hardware", s5, "Miner profit by hardware profile",
                 lambda: _profit_hardware(rd, a), True, needs=())
+        s6 = "Stakers, owners and usefulness (agents)"
+        if any(c in a.series for c in ("root_stake_tao", "subnet_stake_tao")):
+            add("stake", s6, "Stake on root vs subnets", lambda: _stake(rd, a), True, needs=net)
+        if "usefulness_mean" in a.series:
+            add("usefulness", s6, "Usefulness", lambda: _usefulness(rd, a), True, needs=net)
+        if "subnets_no_paid_miner" in a.series:
+            add("paid_miners", s6, "Subnets with no paid miner", lambda: _paid_miners(rd, a),
+                True, needs=net)
+        if "emission_top10_share" in a.series:
+            add("emission_concentration", s6, "Emission concentration",
+                lambda: _emission_conc(rd, a), needs=net)
     return charts
 

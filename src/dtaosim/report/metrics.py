@@ -64,7 +64,12 @@ EXIT_REASONS = ("cost", "outside_option", "deregistered", "subnet_dissolved", "s
                 "abandoned")
 AGENT_COLUMNS = ("tao_usd", "teams_active", "retained_top_decile", "retained_top_quartile",
                  "retained_rest", "entries", *(f"exits_{r}" for r in EXIT_REASONS),
-                 "miner_profit_usd_p10", "miner_profit_usd_p50", "miner_profit_usd_p90")
+                 "miner_profit_usd_p10", "miner_profit_usd_p50", "miner_profit_usd_p90",
+                 # issue 11: stakers, owners, usefulness
+                 "root_stake_tao", "subnet_stake_tao", "outside_tao", "subnets_no_paid_miner",
+                 "emission_top10_share", "emission_gini", "usefulness_mean", "usefulness_p90",
+                 "owner_burn_mean", "subnets_burn_zero", "subnets_burn_full",
+                 "subnets_abandoned", "subnets_registered_by_owners")
 
 
 def open_run(run: RunDir | str | Path) -> RunDir:

@@ -103,7 +103,7 @@ Files: :mod:`~dtaosim.chain.pools.models` (model, prices, curve outputs),
 
 from __future__ import annotations
 
-from dtaosim.chain.pools.batch import buy_batch, sell_batch
+from dtaosim.chain.pools.batch import buy_batch, move_root_stake, sell_batch
 from dtaosim.chain.pools.fees import _fee_bits as _fee_bits
 from dtaosim.chain.pools.fees import _mul_bits_arr as _mul_bits_arr
 from dtaosim.chain.pools.fees import swap_fee
@@ -135,6 +135,7 @@ __all__ = [
     "initial_quote_weight",
     "max_amount_add",
     "max_amount_remove",
+    "move_root_stake",
     "quote_buy",
     "quote_sell",
     "remove_stake",

@@ -244,3 +244,28 @@ def sell_batch(
     state.gints[:, GI.FREE_TAO] += leaving.sum(axis=1)
     state.gints[:, GI.AUTHOR_FEES_TAO] += author.sum(axis=1)
     return tao_out
+
+
+def move_root_stake(state: ChainState, tao: ArrayLike) -> NDArray[np.int64]:
+    """Stake (``tao > 0``) or unstake (``tao < 0``) TAO on root (netuid 0) for every run.
+
+    Root has no pool: TAO moves one to one between ``free_tao`` and ``root_stake`` (the chain's
+    ``add_stake``/``remove_stake`` on netuid 0, no swap; the stake fee is negligible and
+    ignored). Stakes are limited by ``free_tao`` and unstakes by ``root_stake``.
+
+    Parameters
+    ----------
+    tao
+        ``int64[runs]`` TAO to move onto root (RAO; negative: off root).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64[runs]`` TAO moved (positive onto root).
+    """
+    g = state.gints
+    t = np.asarray(tao, dtype=np.int64)
+    moved = np.clip(t, -g[:, GI.ROOT_STAKE], g[:, GI.FREE_TAO])
+    g[:, GI.ROOT_STAKE] += moved
+    g[:, GI.FREE_TAO] -= moved
+    return moved
