@@ -154,6 +154,29 @@ def test_a_team_with_a_very_high_outside_option_leaves_first() -> None:
     assert (ts.exited_block[0, others] >= ts.exited_block[0, star]).all()
 
 
+def test_a_team_on_a_subnet_that_pays_nothing_switches_rather_than_quits() -> None:
+    """Teams stranded on a subnet whose owner takes all the miner emission (they earn nothing)
+    move to a paying subnet at their review instead of leaving the network on cost: one review
+    weighs every option (before this, the cost exit came first and they all quit)."""
+    cfg = config(market={"volatility_per_day": 0.0, "tao_usd_start": 5_000.0},
+                 hardware={"price_multiplier": 0.1},
+                 miners={"min_days": 1, "review_per_day": 1.0, "loyal_fraction": 0.0,
+                         "outside_option_weight": 0.0, "funding_offers_per_year": 0.0,
+                         "entry_pool_per_day": 0})
+    st_ = world(runs=2)
+    st_.floats[:, 0, SF.MINER_BURN_FRACTION] = 1.0  # subnet slot 0 pays its owner only
+    eco = Economy.create(st_, cfg, 5)
+    ts = eco.miners.teams
+    stranded = (ts.slot == 0) & (ts.status == ACTIVE)
+    assert stranded.sum() >= 4
+    simulate(st_, HEAD, blocks=4 * DAY, record_every=DAY, seed=5, exogenous=QUIET, economy=eco)
+    cost = EXIT_REASONS.index("cost")
+    assert not ((ts.exit_reason == cost) & stranded).any()
+    moved = stranded & (ts.switches > 0)
+    assert moved.sum() >= 0.75 * stranded.sum(), (moved.sum(), stranded.sum())
+    assert (ts.slot[moved & (ts.status == ACTIVE)] != 0).all()
+
+
 def test_selling_lowers_the_price_of_the_pool_sold_into() -> None:
     st_ = world(runs=1)
     eco = Economy.create(st_, config(), 0)

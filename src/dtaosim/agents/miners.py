@@ -24,9 +24,16 @@ time.
    :meth:`MinerTeams.uid_log_skill`);
 2. the outside pool: candidates older than ``candidate_patience_days`` give up; new ones
    arrive (Poisson, ``entry_pool_per_day`` x UIDs per subnet / 256);
-3. exits of teams that reviewed today (``review_per_day``), judged for ``min_days`` on their
-   subnet (after the ramp) and not loyal, drawn from a logit so exits are not synchronised
-   (Dixit 1992; Kwon et al. 2019):
+3. switching: teams that review today (``review_per_day``; one review weighs every option),
+   judged for ``min_days`` on their subnet (after the ramp) and not loyal, compare staying with
+   the best other subnet (as an entrant would) and move when it clears the entry rule (better
+   than leaving) and beats staying by ``switch_hurdle`` (an exit ``switched`` of the old subnet
+   and an entry of the new one); staying is valued both from the team's own recent income and
+   as it would value its subnet as an entrant (same optimism, no entry costs), the better of
+   the two, so optimism alone does not make the grass greener elsewhere;
+4. exits of the reviewing, judged teams that do not switch (a team stranded on a subnet that
+   pays it nothing moves rather than quits when another subnet clears the entry rule), drawn
+   from a logit so exits are not synchronised (Dixit 1992; Kwon et al. 2019):
 
    * ``cost``: forecast margin ``m = (forecast income - avoidable cost) / cost`` below
      ``-exit_band``; leave with probability ``logistic((-exit_band - m) / logit_scale)``. The
@@ -36,12 +43,6 @@ time.
      an own network that arrived today) beats staying by ``outside_hurdle`` of its value,
      drawn from the same logit; only for teams that cover their avoidable costs (or got an
      offer) - a team losing money is the cost test's;
-4. switching: reviewing teams compare staying with the best other subnet (as an entrant would)
-   and move when it clears the entry rule (better than leaving) and beats staying by
-   ``switch_hurdle`` (an exit ``switched`` of the old subnet and an entry of the new one);
-   staying is valued both from the team's own recent income and as it would value its subnet
-   as an entrant (same optimism, no entry costs), the better of the two, so optimism alone
-   does not make the grass greener elsewhere;
 5. entry: every candidate values each subnet - the pay now at the rank its skill would take
    there (read at its optimism quantile), growing at the subnet's recent USD price drift read
    at the same quantile, discounted at its cost of capital over ``horizon_days``, less its costs
@@ -609,30 +610,45 @@ class MinerTeams:
     def _value(self, view: SubnetView, r: int, log_skill: NDArray[np.float64],
                opt_z: NDArray[np.float64], cost_day: NDArray[np.float64],
                rho: NDArray[np.float64], entry_usd: NDArray[np.float64],
-               tao_usd: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+               tao_usd: float, ramp: bool = True
+               ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Net present value of entering each subnet of run ``r`` for a set of teams.
 
         Returns ``(npv, committed)``, both ``(teams, subnets)`` in USD: ``npv`` = PV(pay at the
         perceived rank) - PV(cost) - set-up - burn; ``committed`` = PV(cost) + set-up + burn.
+        With ``ramp`` the team knows it scores below its skill while it learns a new subnet's
+        task: for the first ``ramp_days`` it is paid at the rank of its skill less half of
+        ``ramp_penalty`` (the handicap's average over the ramp), and at its full skill after.
         """
         cfg = self.cfg
-        n_sub, n_uid = view.ranked_skill.shape[1:]
         own = log_skill + opt_z * cfg.self_assessment_sigma
-        flat = (view.ranked_skill[r] + _OFFSET * np.arange(n_sub)[:, None]).ravel()
-        q = own[:, None] + _OFFSET * np.arange(n_sub)[None, :]
-        pos = np.searchsorted(flat, q, side="right")
-        rank = (np.arange(1, n_sub + 1)[None, :] * n_uid) - pos  # UIDs scoring above
-        pay_alpha = view.pay_by_rank[r][np.arange(n_sub)[None, :], np.minimum(rank, n_uid - 1)]
-        pay_alpha = np.where(rank < n_uid, pay_alpha, 0.0) / _RAO
-        pay_usd = pay_alpha * view.usd_per_alpha[r][None, :]
+        usd = view.usd_per_alpha[r][None, :]
+        pay_usd = self._pay_at(view, r, own) * usd
         h = cfg.horizon_days
         g = self._growth(view.mu[r][None, :], view.sigma[r][None, :], opt_z[:, None])
-        pv_pay = pay_usd * annuity(rho[:, None] - g, h)
+        grow = rho[:, None] - g
+        pv_pay = pay_usd * annuity(grow, h)
+        if ramp and cfg.ramp_days > 0 and cfg.ramp_penalty > 0:
+            first = annuity(grow, min(cfg.ramp_days, h))
+            learning = self._pay_at(view, r, own - 0.5 * cfg.ramp_penalty) * usd
+            pv_pay = pv_pay - (pay_usd - learning) * first
         pv_cost = cost_day[:, None] * annuity(rho, h)[:, None]
         fixed = entry_usd[:, None] + view.burn_tao[r][None, :] * tao_usd
         npv = pv_pay - pv_cost - fixed
         npv = np.where(view.exists[r][None, :], npv, -np.inf)
         return npv, pv_cost + fixed
+
+    @staticmethod
+    def _pay_at(view: SubnetView, r: int, own: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Alpha per day (in alpha, not RAO) that a UID scoring ``own`` would be paid on each
+        subnet of run ``r`` today, at the rank it would take there, ``(teams, subnets)``."""
+        n_sub, n_uid = view.ranked_skill.shape[1:]
+        flat = (view.ranked_skill[r] + _OFFSET * np.arange(n_sub)[:, None]).ravel()
+        q = own[:, None] + _OFFSET * np.arange(n_sub)[None, :]
+        pos = np.searchsorted(flat, q, side="right")
+        rank = (np.arange(1, n_sub + 1)[None, :] * n_uid) - pos  # UIDs scoring above
+        pay_alpha = view.pay_by_rank[r][np.arange(n_sub)[None, :], np.minimum(rank, n_uid - 1)]
+        return np.where(rank < n_uid, pay_alpha, 0.0) / _RAO
 
     def daily(self, state: ChainState, mech: Mechanism, tao_usd: NDArray[np.float64],
               day: float, view: SubnetView, rngs: list[np.random.Generator]) -> None:
@@ -656,14 +672,22 @@ class MinerTeams:
 
         self._refill_pool(day, rngs)
         stay, cost = self._stay_per_day(view, day)
-        leavers = self._exits(state, stay, cost, rngs)
+        # one review a day weighs every option together: a team that would rather move to
+        # another subnet switches instead of leaving the network (a top team stranded on a
+        # subnet that pays its miners nothing moves; it does not quit)
+        review = self._uniform(rngs) < cfg.review_per_day
+        movers, targets, limits, stays = self._switch_choices(tao_usd, view, rngs, stay, cost,
+                                                              review)
+        moving = np.zeros_like(review)
+        for r, m in enumerate(movers):
+            moving[r, m] = True
+        leavers = self._exits(state, stay, cost, rngs, review & ~moving)
         # market feedback input: income share of today's voluntary leavers
         with np.errstate(divide="ignore", invalid="ignore"):
             self.leaving_share[:] = np.where(
                 total_income > 0, np.where(leavers, ts.ema_income_usd, 0.0).sum(axis=1)
                 / np.where(total_income > 0, total_income, 1.0), 0.0)
-        movers, targets, limits = self._switch_choices(tao_usd, view, rngs, stay, cost)
-        self._enter(state, mech, tao_usd, day, view, rngs, movers, targets, limits)
+        self._enter(state, mech, tao_usd, day, view, rngs, movers, targets, limits, stays)
 
     def _refill_pool(self, day: float, rngs: list[np.random.Generator]) -> None:
         cfg = self.cfg
@@ -708,12 +732,12 @@ class MinerTeams:
         return ts.ema_income_usd * grow - cost * (1.0 - ts.sunk), cost
 
     def _exits(self, state: ChainState, stay: NDArray[np.float64], cost: NDArray[np.float64],
-               rngs: list[np.random.Generator]) -> NDArray[np.bool_]:
-        """Cost and outside-option exits (logit, hysteresis, loyalty); returns the leavers."""
+               rngs: list[np.random.Generator], review: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        """Cost and outside-option exits (logit, hysteresis, loyalty) of the teams reviewing
+        today (``review``: those not switching); returns the leavers."""
         cfg = self.cfg
         ts = self.teams
         act = ts.status == ACTIVE
-        review = self._uniform(rngs) < cfg.review_per_day
         able = act & review & ~ts.loyal & (ts.ema_days >= cfg.min_days)
         u1 = self._uniform(rngs)
         u2 = self._uniform(rngs)
@@ -751,22 +775,22 @@ class MinerTeams:
 
     def _switch_choices(self, tao_usd: NDArray[np.float64], view: SubnetView,
                         rngs: list[np.random.Generator], stay: NDArray[np.float64],
-                        cost: NDArray[np.float64]
-                        ) -> tuple[list[NDArray], list[NDArray], list[NDArray]]:
-        """Reviewing active teams that would rather be on another subnet, its slot and the
-        burn they accept (RAO), per run."""
+                        cost: NDArray[np.float64], review: NDArray[np.bool_]
+                        ) -> tuple[list[NDArray], list[NDArray], list[NDArray], list[NDArray]]:
+        """Active teams reviewing today (``review``) that would rather be on another subnet,
+        its slot, the burn they accept (RAO) and their value of staying (USD), per run."""
         cfg = self.cfg
         ts = self.teams
-        movers, targets, limits = [], [], []
+        movers, targets, limits, stays = [], [], [], []
         h = cfg.horizon_days
         for r, g in enumerate(rngs):
             t = np.flatnonzero((ts.status[r] == ACTIVE) & ~ts.loyal[r]
-                               & (ts.ema_days[r] >= cfg.min_days)
-                               & (self._uniform_run(r, g) < cfg.review_per_day))
+                               & (ts.ema_days[r] >= cfg.min_days) & review[r])
             if t.size == 0:
                 movers.append(t)
                 targets.append(t)
                 limits.append(t)
+                stays.append(t.astype(np.float64))
                 continue
             rho = ts.capital_rate[r, t] / 365.0
             cday = cost[r, t] / np.maximum(ts.n_uids[r, t], 1)  # one UID on the new subnet
@@ -774,19 +798,25 @@ class MinerTeams:
                                       rho, self._entry_usd(ts, r, t), float(tao_usd[r]))
             i, own = np.arange(t.size), ts.slot[r, t]
             # staying valued both ways, the better counts: from the team's own recent income,
-            # and as an entrant would value its subnet (same optimism; no entry costs to pay)
+            # and as an entrant would value its subnet (same optimism; no entry costs to pay,
+            # and no ramp: it already knows the task)
+            here, _ = self._value(view, r, ts.log_skill[r, t], ts.optimism_z[r, t], cday, rho,
+                                  self._entry_usd(ts, r, t), float(tao_usd[r]), ramp=False)
             fixed_own = (self._entry_usd(ts, r, t) + view.burn_tao[r][own] * float(tao_usd[r]))
-            stay_npv = np.maximum(stay[r, t] * annuity(rho, h), npv[i, own] + fixed_own)
+            stay_npv = np.maximum(stay[r, t] * annuity(rho, h), here[i, own] + fixed_own)
             npv[i, own] = -np.inf
             best, gain = self._choose(npv, commit, g)
             c = commit[i, np.maximum(best, 0)]
-            # the move must clear the entry rule (better than leaving) and beat staying
+            # the move must clear the entry rule (better than leaving), beat staying, and beat
+            # the outside option (a team that would rather leave is the exit tests')
             go = (best >= 0) & (gain > cfg.entry_hurdle * c) \
-                & (gain - stay_npv > cfg.switch_hurdle * c)
+                & (gain - stay_npv > cfg.switch_hurdle * c) \
+                & (gain > ts.outside_usd_day[r, t] * annuity(rho, h))
             movers.append(t[go])
             targets.append(best[go])
             limits.append(self._limit(npv, commit, best, float(tao_usd[r]), view, r)[go])
-        return movers, targets, limits
+            stays.append(stay_npv[go])
+        return movers, targets, limits, stays
 
     def _choose(self, npv: NDArray[np.float64], commit: NDArray[np.float64],
                 g: np.random.Generator) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
@@ -817,8 +847,17 @@ class MinerTeams:
 
     def _enter(self, state: ChainState, mech: Mechanism, tao_usd: NDArray[np.float64],
                day: float, view: SubnetView, rngs: list[np.random.Generator],
-               movers: list[NDArray], targets: list[NDArray], limits: list[NDArray]) -> None:
-        """Candidates choose and register; switchers register; the pruned leave."""
+               movers: list[NDArray], targets: list[NDArray], limits: list[NDArray],
+               stays: list[NDArray]) -> None:
+        """Candidates choose and register; switchers register; the pruned leave.
+
+        Registrations run one at a time in random order, and each team looks again at its
+        chosen subnet just before it registers, as the metagraph stands then - with the teams
+        that registered there earlier today, at their learning-ramp skill - and registers
+        only if the subnet still clears its rule (entry; for a switcher also the switch
+        hurdle), with the burn limit recomputed. Without this every team read the same
+        morning view and whole herds moved into the best-paying subnet, replacing each other.
+        """
         from dtaosim.chain.uid_registration import register_hotkey
 
         cfg = self.cfg
@@ -826,7 +865,7 @@ class MinerTeams:
         nrn = state.neurons
         for r, g in enumerate(rngs):
             c = np.flatnonzero(pool.status[r] == CANDIDATE)
-            events: list[tuple[int, int, int, int]] = []  # (kind, row, slot, limit)
+            events: list[tuple[int, int, int, float]] = []  # (kind, row, slot, stay value)
             if c.size:
                 rho = pool.capital_rate[r, c] / 365.0
                 npv, commit = self._value(view, r, pool.log_skill[r, c], pool.optimism_z[r, c],
@@ -837,15 +876,18 @@ class MinerTeams:
                 i = np.arange(c.size)
                 ok = (best >= 0) & (gain > cfg.entry_hurdle
                                     * commit[i, np.maximum(best, 0)])
-                lim = self._limit(npv, commit, best, float(tao_usd[r]), view, r)
-                events += [(0, int(a), int(b), int(li))
-                           for a, b, li in zip(c[ok], best[ok], lim[ok], strict=True)]
-            events += [(1, int(a), int(b), int(li))
-                       for a, b, li in zip(movers[r], targets[r], limits[r], strict=True)]
+                events += [(0, int(a), int(b), -math.inf)
+                           for a, b in zip(c[ok], best[ok], strict=True)]
+            events += [(1, int(a), int(b), float(v))
+                       for a, b, v in zip(movers[r], targets[r], stays[r], strict=True)]
             for e in g.permutation(len(events)):
-                kind, row, k, lim = events[e]
+                kind, row, k, stay_value = events[e]
                 if kind == 1 and ts.status[r, row] != ACTIVE:
                     continue  # pruned earlier today
+                lim = self._still_worth(view, r, pool if kind == 0 else ts, row, k,
+                                        stay_value, day, float(tao_usd[r]))
+                if lim < 0:
+                    continue
                 hk = next_hotkey(nrn, r)
                 if kind == 0:
                     team = self._new_team_slot(r)
@@ -890,6 +932,28 @@ class MinerTeams:
                 self.uid_team[r, k, reg.uid] = team
                 self.uid_prev[r, k, reg.uid] = 0
                 self.entries[r] += 1
+                # later registrants see this team (at its arrival skill) in place of the
+                # lowest-ranked UID, which the chain prunes or which was empty
+                ranked = view.ranked_skill[r, k]
+                ranked[0] = ts.log_skill[r, team] - (cfg.ramp_penalty if cfg.ramp_days > 0
+                                                     else 0.0)
+                ranked.sort()
+
+    def _still_worth(self, view: SubnetView, r: int, src: TeamState, row: int, k: int,
+                     stay_value: float, day: float, tao_usd: float) -> int:
+        """The burn (RAO) team ``row`` of ``src`` accepts on slot ``k`` as the subnet stands
+        now, or -1 if joining no longer clears the entry rule (and, for a switcher with
+        ``stay_value`` finite, the switch hurdle over staying)."""
+        cfg = self.cfg
+        i = np.array([row])
+        npv, commit = self._value(view, r, src.log_skill[r, i], src.optimism_z[r, i],
+                                  src.cost_uid_day[r, i] * self.hardware.price_index(day),
+                                  src.capital_rate[r, i] / 365.0, self._entry_usd(src, r, i),
+                                  tao_usd)
+        v, c = float(npv[0, k]), float(commit[0, k])
+        if not (v > cfg.entry_hurdle * c and v - stay_value > cfg.switch_hurdle * c):
+            return -1
+        return int(self._limit(npv, commit, np.array([k]), tao_usd, view, r)[0])
 
     def _uniform_run(self, r: int, g: np.random.Generator) -> NDArray[np.float64]:
         """One uniform per team slot of run ``r``: drawn for the slots the run has used, 1.0
