@@ -610,7 +610,7 @@ class MinerTeams:
     def _value(self, view: SubnetView, r: int, log_skill: NDArray[np.float64],
                opt_z: NDArray[np.float64], cost_day: NDArray[np.float64],
                rho: NDArray[np.float64], entry_usd: NDArray[np.float64],
-               tao_usd: float, ramp: bool = True
+               tao_usd: float, ramp: bool = True, cols: NDArray[np.int64] | None = None
                ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Net present value of entering each subnet of run ``r`` for a set of teams.
 
@@ -619,35 +619,43 @@ class MinerTeams:
         With ``ramp`` the team knows it scores below its skill while it learns a new subnet's
         task: for the first ``ramp_days`` it is paid at the rank of its skill less half of
         ``ramp_penalty`` (the handicap's average over the ramp), and at its full skill after.
+        ``cols`` (slots, increasing) restricts the columns to those subnets, with the same
+        values as the full call's columns.
         """
         cfg = self.cfg
+        k = np.arange(view.exists.shape[1]) if cols is None else np.asarray(cols)
         own = log_skill + opt_z * cfg.self_assessment_sigma
-        usd = view.usd_per_alpha[r][None, :]
-        pay_usd = self._pay_at(view, r, own) * usd
+        usd = view.usd_per_alpha[r][None, k]
+        pay_usd = self._pay_at(view, r, own, k) * usd
         h = cfg.horizon_days
-        g = self._growth(view.mu[r][None, :], view.sigma[r][None, :], opt_z[:, None])
+        g = self._growth(view.mu[r][None, k], view.sigma[r][None, k], opt_z[:, None])
         grow = rho[:, None] - g
         pv_pay = pay_usd * annuity(grow, h)
         if ramp and cfg.ramp_days > 0 and cfg.ramp_penalty > 0:
             first = annuity(grow, min(cfg.ramp_days, h))
-            learning = self._pay_at(view, r, own - 0.5 * cfg.ramp_penalty) * usd
+            learning = self._pay_at(view, r, own - 0.5 * cfg.ramp_penalty, k) * usd
             pv_pay = pv_pay - (pay_usd - learning) * first
         pv_cost = cost_day[:, None] * annuity(rho, h)[:, None]
-        fixed = entry_usd[:, None] + view.burn_tao[r][None, :] * tao_usd
+        fixed = entry_usd[:, None] + view.burn_tao[r][None, k] * tao_usd
         npv = pv_pay - pv_cost - fixed
-        npv = np.where(view.exists[r][None, :], npv, -np.inf)
+        npv = np.where(view.exists[r][None, k], npv, -np.inf)
         return npv, pv_cost + fixed
 
     @staticmethod
-    def _pay_at(view: SubnetView, r: int, own: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Alpha per day (in alpha, not RAO) that a UID scoring ``own`` would be paid on each
-        subnet of run ``r`` today, at the rank it would take there, ``(teams, subnets)``."""
-        n_sub, n_uid = view.ranked_skill.shape[1:]
-        flat = (view.ranked_skill[r] + _OFFSET * np.arange(n_sub)[:, None]).ravel()
-        q = own[:, None] + _OFFSET * np.arange(n_sub)[None, :]
+    def _pay_at(view: SubnetView, r: int, own: NDArray[np.float64],
+                cols: NDArray[np.int64]) -> NDArray[np.float64]:
+        """Alpha per day (in alpha, not RAO) that a UID scoring ``own`` would be paid on the
+        subnets ``cols`` (increasing slots) of run ``r`` today, at the rank it would take there,
+        ``(teams, len(cols))``."""
+        n_uid = view.ranked_skill.shape[2]
+        m = cols.size
+        # each subnet's ranked skills shifted by its own offset, so one sorted array holds
+        # them all (the same shifted values whichever columns are asked for)
+        flat = (view.ranked_skill[r][cols] + _OFFSET * cols[:, None]).ravel()
+        q = own[:, None] + _OFFSET * cols[None, :]
         pos = np.searchsorted(flat, q, side="right")
-        rank = (np.arange(1, n_sub + 1)[None, :] * n_uid) - pos  # UIDs scoring above
-        pay_alpha = view.pay_by_rank[r][np.arange(n_sub)[None, :], np.minimum(rank, n_uid - 1)]
+        rank = (np.arange(1, m + 1)[None, :] * n_uid) - pos  # UIDs scoring above
+        pay_alpha = view.pay_by_rank[r][cols[None, :], np.minimum(rank, n_uid - 1)]
         return np.where(rank < n_uid, pay_alpha, 0.0) / _RAO
 
     def daily(self, state: ChainState, mech: Mechanism, tao_usd: NDArray[np.float64],
@@ -832,12 +840,14 @@ class MinerTeams:
 
     def _limit(self, npv: NDArray[np.float64], commit: NDArray[np.float64],
                best: NDArray[np.int64], tao_usd: float, view: SubnetView,
-               r: int) -> NDArray[np.int64]:
+               r: int, burn_cols: NDArray[np.int64] | None = None) -> NDArray[np.int64]:
         """The most burn (RAO) a team accepts on its chosen subnet: the burn at which its
-        NPV would fall to the entry hurdle."""
+        NPV would fall to the entry hurdle. ``burn_cols``: the subnets of ``npv``'s columns
+        when it holds only some (:meth:`_value` with ``cols``)."""
         i = np.arange(best.size)
         b = np.maximum(best, 0)
-        burn_usd = view.burn_tao[r][b] * tao_usd
+        slots = b if burn_cols is None else np.asarray(burn_cols)[b]
+        burn_usd = view.burn_tao[r][slots] * tao_usd
         pv_cost_setup = commit[i, b] - burn_usd
         slack = npv[i, b] + burn_usd - self.cfg.entry_hurdle * (pv_cost_setup + burn_usd)
         with np.errstate(invalid="ignore"):
@@ -876,16 +886,27 @@ class MinerTeams:
                 i = np.arange(c.size)
                 ok = (best >= 0) & (gain > cfg.entry_hurdle
                                     * commit[i, np.maximum(best, 0)])
+                # the burn each entrant accepts on the subnet as it was valued this morning
+                first_lim = dict(zip(c[ok].tolist(),
+                                     self._limit(npv[ok], commit[ok], best[ok],
+                                                 float(tao_usd[r]), view, r).tolist(),
+                                     strict=True))
                 events += [(0, int(a), int(b), -math.inf)
                            for a, b in zip(c[ok], best[ok], strict=True)]
             events += [(1, int(a), int(b), float(v))
                        for a, b, v in zip(movers[r], targets[r], stays[r], strict=True)]
+            touched: set[int] = set()  # subnets registered on earlier today (by anyone)
             for e in g.permutation(len(events)):
                 kind, row, k, stay_value = events[e]
                 if kind == 1 and ts.status[r, row] != ACTIVE:
                     continue  # pruned earlier today
-                lim = self._still_worth(view, r, pool if kind == 0 else ts, row, k,
-                                        stay_value, day, float(tao_usd[r]))
+                if kind == 0 and k not in touched:
+                    # nobody registered on k since the morning's valuation: the re-check
+                    # would repeat it exactly (same view, same burn), so take its result
+                    lim = first_lim[row]
+                else:
+                    lim = self._still_worth(view, r, pool if kind == 0 else ts, row, k,
+                                            stay_value, day, float(tao_usd[r]))
                 if lim < 0:
                     continue
                 hk = next_hotkey(nrn, r)
@@ -899,6 +920,7 @@ class MinerTeams:
                     reg = register_hotkey(state, mech, r, k + 1, hk, ck, limit_price=lim)
                 except RegistrationError:
                     continue
+                touched.add(k)
                 burn_usd = reg.burn_paid / _RAO * float(tao_usd[r])
                 if reg.replaced_hotkey >= 0:
                     self._lose_uid(state, r, k, reg.uid)
@@ -946,14 +968,15 @@ class MinerTeams:
         ``stay_value`` finite, the switch hurdle over staying)."""
         cfg = self.cfg
         i = np.array([row])
+        kk = np.array([k])
         npv, commit = self._value(view, r, src.log_skill[r, i], src.optimism_z[r, i],
                                   src.cost_uid_day[r, i] * self.hardware.price_index(day),
                                   src.capital_rate[r, i] / 365.0, self._entry_usd(src, r, i),
-                                  tao_usd)
-        v, c = float(npv[0, k]), float(commit[0, k])
+                                  tao_usd, cols=kk)  # only subnet k's column
+        v, c = float(npv[0, 0]), float(commit[0, 0])
         if not (v > cfg.entry_hurdle * c and v - stay_value > cfg.switch_hurdle * c):
             return -1
-        return int(self._limit(npv, commit, np.array([k]), tao_usd, view, r)[0])
+        return int(self._limit(npv, commit, np.array([0]), tao_usd, view, r, burn_cols=kk)[0])
 
     def _uniform_run(self, r: int, g: np.random.Generator) -> NDArray[np.float64]:
         """One uniform per team slot of run ``r``: drawn for the slots the run has used, 1.0
