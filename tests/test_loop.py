@@ -242,3 +242,28 @@ def test_same_seed_same_numbers() -> None:
     assert np.array_equal(sa.ints, sb.ints) and np.array_equal(sa.gints, sb.gints)
     assert np.array_equal(a.usefulness.use, b.usefulness.use)
     assert np.array_equal(a.stakers.outside_tao, b.stakers.outside_tao)
+
+
+def test_outside_holders_of_an_alpha_quantity_do_not_buy_a_price_fall() -> None:
+    """With ``demand_target = "value"`` outside holders buy alpha when its price falls at
+    unchanged usefulness (they hold a TAO value); with ``"alpha"`` they hold their starting
+    alpha and do not trade on the price alone."""
+    from dtaosim.agents.usefulness import UsefulnessConfig, UsefulnessState
+    from dtaosim.chain.pools import sell_batch
+
+    bought = {}
+    for target in ("value", "alpha"):
+        s = world(runs=1)
+        cfg = UsefulnessConfig(demand_target=target, adjust_per_day=0.5)
+        skill = np.ones((1, s.subnets))
+        u = UsefulnessState.create(s, cfg, skill)
+        held0 = u.held.copy()
+        # somebody else sells a tenth of subnet 0's staked alpha: its price falls
+        dump = np.zeros((1, s.subnets), dtype=np.int64)
+        dump[0, 0] = s.ints[0, 0, SI.STAKE_STAKERS] // 10
+        sell_batch(s, HEAD, dump, SI.STAKE_STAKERS)
+        u.daily(s, HEAD, cfg, skill, 1.0, 0.0)  # usefulness unchanged (same skill)
+        bought[target] = float(u.held[0, 0] - held0[0, 0])
+        check_state(s)
+    assert bought["value"] > 0.0
+    assert abs(bought["alpha"]) < 1.0

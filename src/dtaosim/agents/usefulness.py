@@ -13,7 +13,10 @@ Rules C11-C14 of ``docs/assumptions.md``:
 * **outside demand** (daily): buyers who are not stakers chasing emission (users paying for the
   subnet's service, investors, revenue buybacks) hold alpha whose TAO value targets
   ``V0_k x (U_k / U0_k) ** elasticity``, with ``V0_k = hold_share x`` the pool's TAO at the
-  start (for a subnet registered during the run, when it appears); each day they close
+  start (for a subnet registered during the run, when it appears) - or, with
+  ``demand_target = "alpha"``, hold the alpha quantity ``A0_k x (U_k / U0_k) ** elasticity``
+  (their starting alpha), so that a falling price alone does not make them buy; each day they
+  close
   ``adjust_per_day`` of the gap (capped at ``max_flow_per_day`` of the pool's TAO) through
   :func:`~dtaosim.chain.pools.buy_batch` / :func:`~dtaosim.chain.pools.sell_batch` (holder
   ``STAKE_STAKERS``; the change is spread over the validators' UID stakes, as a nominator's);
@@ -24,6 +27,7 @@ Rules C11-C14 of ``docs/assumptions.md``:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -72,6 +76,10 @@ class UsefulnessConfig(BaseModel):
                                       "share of the pool's TAO (dimensionless; assumed)")
     elasticity: float = Field(
         1.0, ge=0, le=10, description="elasticity of outside holdings to usefulness")
+    demand_target: Literal["value", "alpha"] = Field(
+        "value", description="what outside holders hold steady at a given usefulness: a TAO "
+                             "value ('value': they buy when the price falls) or an alpha "
+                             "quantity ('alpha': price moves alone do not make them trade)")
     adjust_per_day: float = Field(
         0.05, ge=0, le=1, description="share of the gap closed per day by outside holders")
     max_flow_per_day: float = Field(
@@ -116,6 +124,8 @@ class UsefulnessState:
     demand_day: NDArray[np.float64]
     scale: NDArray[np.float64]
     total_prev: NDArray[np.float64]
+    a0: NDArray[np.float64] | None = None
+    """Their alpha at the subnet's start (the target of ``demand_target = "alpha"``)."""
 
     @classmethod
     def create(cls, state: ChainState, cfg: UsefulnessConfig,
@@ -136,7 +146,7 @@ class UsefulnessState:
         held = np.minimum(held, state.ints[:, :, SI.STAKE_STAKERS])
         return cls(ema, q, use, use.copy(), np.zeros_like(use), held, v0,
                    state.ints[:, :, SI.REGISTERED_AT].copy(), np.zeros_like(use), med,
-                   use.sum(axis=1))
+                   use.sum(axis=1), held.copy())
 
     def daily(self, state: ChainState, mech: Mechanism, cfg: UsefulnessConfig,
               skill: NDArray[np.float64], day: float, prev_day: float) -> NDArray[np.float64]:
@@ -158,6 +168,10 @@ class UsefulnessState:
             y = state.ints[:, :, SI.TAO_RESERVE].astype(np.float64)
             self.v0[fresh] = np.where(exists, cfg.hold_share * y, 0.0)[fresh]
             self.held[fresh] = 0.0
+            if self.a0 is not None:
+                p0 = state.spot_price()
+                self.a0[fresh] = np.where(exists & (p0 > 0), self.v0 / np.where(
+                    p0 > 0, p0, 1.0), 0.0)[fresh]
             self.reg_at[:] = reg
         for s in cfg.shocks:
             if prev_day < s.day <= day:
@@ -191,9 +205,13 @@ class UsefulnessState:
         price = state.spot_price()
         with np.errstate(divide="ignore", invalid="ignore"):
             rel = np.where(self.use0 > 0, self.use / np.where(self.use0 > 0, self.use0, 1.0), 1.0)
-        target = self.v0 * rel**cfg.elasticity
-        value = self.held * price
-        f = cfg.adjust_per_day * (target - value)
+        if cfg.demand_target == "alpha" and self.a0 is not None:
+            # hold an alpha quantity: the gap in alpha, valued at today's price
+            f = cfg.adjust_per_day * (self.a0 * rel**cfg.elasticity - self.held) * price
+        else:
+            target = self.v0 * rel**cfg.elasticity
+            value = self.held * price
+            f = cfg.adjust_per_day * (target - value)
         cap = cfg.max_flow_per_day * state.ints[:, :, SI.TAO_RESERVE]
         f = np.where(exists, np.clip(f, -cap, cap), 0.0)
         before = state.ints[:, :, SI.STAKE_STAKERS].copy()
