@@ -16,8 +16,7 @@ Rules C11-C14 of ``docs/assumptions.md``:
   start (for a subnet registered during the run, when it appears) - or, with
   ``demand_target = "alpha"``, hold the alpha quantity ``A0_k x (U_k / U0_k) ** elasticity``
   (their starting alpha), so that a falling price alone does not make them buy; each day they
-  close
-  ``adjust_per_day`` of the gap (capped at ``max_flow_per_day`` of the pool's TAO) through
+  close ``adjust_per_day`` of the gap (capped at ``max_flow_per_day`` of the pool's TAO) through
   :func:`~dtaosim.chain.pools.buy_batch` / :func:`~dtaosim.chain.pools.sell_batch` (holder
   ``STAKE_STAKERS``; the change is spread over the validators' UID stakes, as a nominator's);
 * optional (off by default, ``tao_usd_elasticity = 0``): TAO/USD moves by
