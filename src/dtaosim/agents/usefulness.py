@@ -123,7 +123,7 @@ class UsefulnessState:
     demand_day: NDArray[np.float64]
     scale: NDArray[np.float64]
     total_prev: NDArray[np.float64]
-    a0: NDArray[np.float64] | None = None
+    a0: NDArray[np.float64]
     """Their alpha at the subnet's start (the target of ``demand_target = "alpha"``)."""
 
     @classmethod
@@ -167,10 +167,9 @@ class UsefulnessState:
             y = state.ints[:, :, SI.TAO_RESERVE].astype(np.float64)
             self.v0[fresh] = np.where(exists, cfg.hold_share * y, 0.0)[fresh]
             self.held[fresh] = 0.0
-            if self.a0 is not None:
-                p0 = state.spot_price()
-                self.a0[fresh] = np.where(exists & (p0 > 0), self.v0 / np.where(
-                    p0 > 0, p0, 1.0), 0.0)[fresh]
+            p0 = state.spot_price()
+            self.a0[fresh] = np.where(exists & (p0 > 0), self.v0 / np.where(p0 > 0, p0, 1.0),
+                                      0.0)[fresh]
             self.reg_at[:] = reg
         for s in cfg.shocks:
             if prev_day < s.day <= day:
@@ -204,7 +203,7 @@ class UsefulnessState:
         price = state.spot_price()
         with np.errstate(divide="ignore", invalid="ignore"):
             rel = np.where(self.use0 > 0, self.use / np.where(self.use0 > 0, self.use0, 1.0), 1.0)
-        if cfg.demand_target == "alpha" and self.a0 is not None:
+        if cfg.demand_target == "alpha":
             # hold an alpha quantity: the gap in alpha, valued at today's price
             f = cfg.adjust_per_day * (self.a0 * rel**cfg.elasticity - self.held) * price
         else:
