@@ -28,6 +28,7 @@ from dtaosim.agents.economy import Economy
 from dtaosim.experiments.config import RunConfig, load_scenario, resolve_mechanism
 from dtaosim.experiments.run import initial_state
 from dtaosim.experiments.simulation import simulate
+from dtaosim.state.chain_state import SI
 from dtaosim.units import BLOCKS_PER_DAY
 
 COLUMNS = ("tao_usd", "teams_active", "retained_top_decile", "retained_top_quartile",
@@ -67,6 +68,9 @@ def run_arm(spec: str, days: float, runs: int, uids: int, validators: int, seed:
     eco = Economy.create(state, cfg, cfg.seed)
     rows: dict[str, list] = {c: [] for c in COLUMNS}
     rows["day"] = []
+    rows["price"] = []  # records x runs x subnets (TAO per alpha; 0 where no subnet)
+    rows["registered_at"] = []  # records x runs x subnets (block)
+    rows["block"] = []
 
     def record(s) -> None:  # type: ignore[no-untyped-def]
         out = eco.record(s)
@@ -74,6 +78,10 @@ def run_arm(spec: str, days: float, runs: int, uids: int, validators: int, seed:
         for c in COLUMNS:
             rows[c].append(np.asarray(out[c], dtype=float).tolist())
         rows["day"].append(float(eco.day(s)))
+        exists = s.ints[:, :, 0] != 0
+        rows["price"].append(np.where(exists, s.spot_price(), 0.0).round(10).tolist())
+        rows["registered_at"].append(np.where(exists, s.ints[:, :, SI.REGISTERED_AT], -1).tolist())
+        rows["block"].append(int(s.block))
 
     t0 = time.perf_counter()
     simulate(state, mech, blocks=int(days * BLOCKS_PER_DAY),

@@ -10,15 +10,19 @@ same seed same numbers.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from dtaosim.agents.economy import Economy, EconomyConfig
 from dtaosim.agents.exogenous import ExogenousConfig
 from dtaosim.agents.owners import nov2025_burns
+from dtaosim.agents.scoring import ScoringConfig
 from dtaosim.agents.stakers import StakersConfig, StakersState
 from dtaosim.agents.teams import ACTIVE
+from dtaosim.agents.validators import ValidatorsConfig, ValidatorsState
 from dtaosim.chain.lifecycle import dissolve_subnet
+from dtaosim.chain.pools import sell_batch
 from dtaosim.experiments.simulation import simulate
 from dtaosim.state.chain_state import GI, SF, SI
 from dtaosim.state.invariants import check_state
@@ -70,11 +74,11 @@ def test_conservation_with_every_actor_acting() -> None:
 @settings(max_examples=4, deadline=None, derandomize=True,
           phases=[Phase.explicit, Phase.generate],  # no shrinking: each example is a run
           suppress_health_check=[HealthCheck.too_slow])
-@given(adjust=st.floats(0.01, 1.0), temp=st.floats(0.0005, 0.05), chase=st.floats(0, 0.7),
+@given(adjust=st.floats(0.01, 1.0), temp=st.floats(0.0005, 0.05), chase=st.floats(0, 0.6),
        gain=st.floats(0, 3), hold=st.floats(0, 2), jump=st.floats(-0.9, 0.5),
-       seed=st.integers(0, 2**16))
+       anchor=st.floats(0, 1), seed=st.integers(0, 2**16))
 def test_conservation_holds_for_any_actor_parameters(adjust, temp, chase, gain, hold, jump,
-                                                     seed) -> None:
+                                                     anchor, seed) -> None:
     """Random parameters of every new actor: conservation is checked after every block and
     action (the run would raise), stakes and free TAO stay non-negative."""
     cfg = config(market={"jumps": [{"day": 1, "change": jump}]},
@@ -82,13 +86,17 @@ def test_conservation_holds_for_any_actor_parameters(adjust, temp, chase, gain, 
                          "scripted_abandon": [{"day": 1.5, "subnets": 1,
                                                "first_rank": 1 + seed % 3}]},
                  stakers={"adjust_per_day": adjust, "temperature": temp,
-                          "chaser_share": chase, "conservative_share": 0.3},
+                          "chaser_share": chase, "conservative_share": 0.3,
+                          "anchor_per_day": anchor},
+                 validators={"move_per_day": adjust, "move_temperature": temp / 5,
+                             "move_anchor_per_day": 1 - anchor},
                  usefulness={"hold_share": hold, "adjust_per_day": adjust,
                              "shocks": [{"day": 1, "subnets": 2, "multiplier": 3.0}]})
     eco, out = _run(cfg, days=3, seed=seed, state=world(seed=seed % 5 + 1))
     check_state(out)
     assert (out.neurons.ints[:, :, NI.ALPHA_STAKE, :] >= 0).all()
     assert (out.gints[:, GI.FREE_TAO] >= 0).all() and (eco.usefulness.held >= -1).all()
+    assert (eco.validators.tao >= 0).all() and np.isfinite(eco.validators.c_sub).all()
 
 
 def test_stakers_move_toward_the_higher_yield_subnet() -> None:
@@ -114,6 +122,76 @@ def test_stakers_move_toward_the_higher_yield_subnet() -> None:
     assert p1[0] > p0[0] * 1.01 and p1[1] < p0[1] * 0.99
     assert s.ints[0, 0, SI.FLOW_ACC] > flow0[0] and s.ints[0, 1, SI.FLOW_ACC] < flow0[1]
     check_state(s)
+
+
+@pytest.mark.parametrize("anchor", [0.0, 1.0])
+def test_stakers_anchored_to_their_holdings_do_not_buy_a_price_fall(anchor: float) -> None:
+    """Miners dump alpha on subnet 1 (its price falls, nobody's yield changes): stakers with
+    fixed preferences (anchor 0) rebalance into it; stakers whose preferences follow their
+    holdings (anchor 1) do not trade at all."""
+    s = world(runs=1)
+    half = s.ints[0, 0, SI.STAKE_STAKERS] // 2  # the miners hold half of subnet 1's alpha
+    s.ints[0, 0, SI.STAKE_STAKERS] -= half
+    s.ints[0, 0, SI.STAKE_MINERS] += half
+    cfg = StakersConfig(adjust_per_day=0.2, anchor_per_day=anchor)
+    st = StakersState.create(s, cfg)
+    z = np.zeros((1, s.subnets))
+    args = (z, z + 0.05, z, np.zeros(1), 0.06)
+    st.daily(s, HEAD, cfg, *args)
+    p0 = s.spot_price()[0, 0]
+    dump = np.zeros((1, s.subnets), dtype=np.int64)
+    dump[0, 0] = s.ints[0, 0, SI.STAKE_MINERS]
+    sell_batch(s, HEAD, dump, SI.STAKE_MINERS)
+    assert s.spot_price()[0, 0] < 0.9 * p0
+    st.daily(s, HEAD, cfg, *args)
+    if anchor == 0.0:
+        assert st.flow_day[0, 0] > 0
+    else:
+        assert np.abs(st.flow_day).max() < 1e9  # under 1 TAO anywhere (rounding)
+
+
+def test_validators_move_their_own_stake_toward_the_higher_yield_subnet() -> None:
+    """Two identical subnets and root: when one subnet starts paying more dividends per alpha,
+    validators sell their own alpha in the other and buy into it through the pools; they move
+    no more than their own share, and nothing leaves the network."""
+    s = world(runs=1, seed=5)
+    for k in (2, 3):
+        dissolve_subnet(s, HEAD, 0, k + 1)
+    cfg = ValidatorsConfig(move_per_day=0.5, move_window_days=1.0)
+    v = ValidatorsState.create(s, ScoringConfig(), [np.random.default_rng(0)])
+    v.move(s, HEAD, cfg)  # first day: the present allocation is the target
+    assert np.abs(v.flow_day).sum() == 0
+    p0 = s.spot_price()[0, :2].copy()
+    staked0 = s.ints[0, :2, SI.STAKE_STAKERS].copy()
+    total0 = s.gints[0, GI.FREE_TAO] + s.ints[0, :, SI.TAO_RESERVE].sum() \
+        + s.gints[0, GI.ROOT_STAKE]
+    flow = np.zeros(2)
+    for _ in range(3):  # 0.3%/day more dividends on subnet 1 (0 both before)
+        s.ints[0, 0, SI.CUM_STAKER_PAID] += s.ints[0, 0, SI.STAKE_STAKERS] * 3 // 1000
+        v.move(s, HEAD, cfg)
+        flow += v.flow_day[0, :2]
+    p1 = s.spot_price()[0, :2]
+    assert flow[0] > 0 and flow[1] < 0
+    assert p1[0] > p0[0] and p1[1] < p0[1]
+    # the other subnet lost at most the validators' own share of its alpha
+    assert s.ints[0, 1, SI.STAKE_STAKERS] >= np.floor((1 - cfg.own_share) * staked0[1])
+    assert s.ints[0, 1, SI.STAKE_STAKERS] < staked0[1]
+    total1 = s.gints[0, GI.FREE_TAO] + s.ints[0, :, SI.TAO_RESERVE].sum() \
+        + s.gints[0, GI.ROOT_STAKE]
+    assert total1 == total0
+    assert 0 <= v.tao[0] < 1e9 * 1000  # proceeds reinvested, not hoarded
+    check_state(s)
+    # switched off, the economy never calls it: no validator flow in a run
+    eco, _ = _run(config(validators={"move_enabled": False}), 2)
+    assert not eco.validators.flow_day.any()
+
+
+def test_validator_own_share_must_fit_with_the_stakers() -> None:
+    with pytest.raises(ValueError, match="own_share"):
+        config(stakers={"chaser_share": 0.5, "conservative_share": 0.45},
+               validators={"own_share": 0.1})
+    config(stakers={"chaser_share": 0.5, "conservative_share": 0.45},
+           validators={"own_share": 0.1, "move_enabled": False})
 
 
 def _leave_subnet0(eco, out) -> None:  # type: ignore[no-untyped-def]

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dtaosim.agents.hardware import HardwareConfig, hardware_table
 from dtaosim.agents.market import MarketConfig, MarketState
@@ -73,6 +73,15 @@ class EconomyConfig(BaseModel):
     noise: NoiseConfig = Field(default_factory=NoiseConfig)
     stakers: StakersConfig = Field(default_factory=StakersConfig)
     usefulness: UsefulnessConfig = Field(default_factory=UsefulnessConfig)
+
+    @model_validator(mode="after")
+    def _holdings_fit(self) -> EconomyConfig:
+        own = self.validators.own_share if self.validators.move_enabled else 0.0
+        if self.stakers.chaser_share + self.stakers.conservative_share + own > 1.0:
+            raise ValueError("stakers.chaser_share + stakers.conservative_share + "
+                             "validators.own_share must be at most 1 (the rest of every "
+                             "holding is the loyal stakers')")
+        return self
 
 
 _SIGMA0 = 0.067  # starting volatility estimate per day (R3 median)
@@ -205,6 +214,8 @@ class Economy:
             self.stakers.daily(state, mech, cfg.stakers, self.mu, self.sigma,
                                self.usefulness.dlog, self.mu_tao,
                                cfg.market.volatility_per_day)
+        if cfg.validators.move_enabled:
+            self.validators.move(state, mech, cfg.validators)
         self.miners.liquidate(state, mech, self.market.tao_usd)
         self._rescore(state)
         self.market.shock(self.cfg.market, self.miners.leaving_share)
@@ -279,7 +290,8 @@ class Economy:
         """The agents' per-subnet ``timeseries.parquet`` columns, arrays ``(runs, subnets)``."""
         return {"usefulness": self.usefulness.use.copy(),
                 "outside_demand_tao": self.usefulness.demand_day / 1e9,
-                "staker_flow_tao": self.stakers.flow_day / 1e9}
+                "staker_flow_tao": self.stakers.flow_day / 1e9,
+                "validator_flow_tao": self.validators.flow_day / 1e9}
 
     def teams_table(self, state: ChainState) -> dict[str, NDArray | list]:
         """One row per run and team that ever held a UID (``teams.parquet`` columns)."""

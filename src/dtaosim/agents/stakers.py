@@ -22,7 +22,11 @@ Daily yields are clipped to +-``yield_cap_per_day`` before they enter the EMAs.
 The logit's intercepts are solved on the first day so that the starting allocation *is* the
 target (the calibrated network is an equilibrium of stakers' preferences): stakers then move in
 response to *changes* of yield, not to its level differences across subnets, which the data do
-not let us separate from unmodelled preferences.
+not let us separate from unmodelled preferences. Each day, before the day's yields, the
+preferences adopt ``anchor_per_day`` of the gap to the actual holdings (the intercepts move
+toward the values that would make today's holdings the target): at 0 the stakers rebalance
+toward fixed value weights and buy whatever fell in price; at 1 a price fall that leaves
+yields unchanged makes nobody trade.
 
 Each day each type closes ``adjust_per_day`` of the gap between its target and its holdings
 (partial adjustment: inertia), capped per subnet at ``max_flow_per_day`` of the pool's TAO,
@@ -92,6 +96,13 @@ class StakersConfig(BaseModel):
     max_flow_per_day: float = Field(
         0.05, ge=0, le=1, description="cap of a day's net flow into or out of a subnet as a "
                                       "share of its pool TAO (fraction)")
+    anchor_per_day: float = Field(
+        0.0, ge=0, le=1,
+        description="share of the gap between the stakers' preferred allocation and their "
+                    "actual holdings that the preference closes per day, before the day's "
+                    "yields are seen (fraction): 0 keeps the first day's preferences for ever "
+                    "(stakers rebalance toward fixed value weights, buying what falls), 1 makes "
+                    "them respond only to the day's change of expected yield")
 
     @model_validator(mode="after")
     def _shares_fit(self) -> StakersConfig:
@@ -183,17 +194,25 @@ class StakersState:
         new = (reg != self.reg_at) & exists
         ys, yr, yo = self._yields(state, cfg, mu, sigma, dlog_use, mu_tao, sigma_tao)
         a = min(1.0, 2.0 / (cfg.window_days + 1.0))
+        price = state.spot_price()
+        h_sub = np.where(exists, ints[:, :, SI.STAKE_STAKERS] * price, 0.0)
+        h_root = state.gints[:, GI.ROOT_STAKE].astype(np.float64)
+        h_out = np.maximum(self.outside_tao, 0.0)
+        t = cfg.temperature
+        rho = cfg.anchor_per_day
+        if self.started and rho > 0.0:  # preferences adopt part of the present holdings
+            self.c_sub += rho * (np.log(np.maximum(h_sub, 1.0)) - self.y_sub / t - self.c_sub)
+            self.c_root += rho * (np.log(np.maximum(h_root, 1.0)) - self.y_root / t
+                                  - self.c_root)
+            self.c_out += rho * (np.log(np.maximum(h_out, 1.0)) - self.y_out / t - self.c_out)
+            self.c_root_cons += rho * (np.log(np.maximum(h_root, 1.0)) - self.y_root / t
+                                       - self.c_root_cons)
         if not self.started:
             self.y_sub[:], self.y_root[:], self.y_out[:] = ys, yr, yo
         else:
             self.y_sub[:] = np.where(new, ys, self.y_sub + a * (ys - self.y_sub))
             self.y_root += a * (yr - self.y_root)
             self.y_out += a * (yo - self.y_out)
-        price = state.spot_price()
-        h_sub = np.where(exists, ints[:, :, SI.STAKE_STAKERS] * price, 0.0)
-        h_root = state.gints[:, GI.ROOT_STAKE].astype(np.float64)
-        h_out = np.maximum(self.outside_tao, 0.0)
-        t = cfg.temperature
         if not self.started or new.any():
             # intercepts: the present allocation is the target
             logs = np.log(np.maximum(h_sub, 1.0))

@@ -216,6 +216,7 @@ AGENT_SUBNET_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("usefulness", pa.float64()),
     ("outside_demand_tao", pa.float64()),
     ("staker_flow_tao", pa.float64()),
+    ("validator_flow_tao", pa.float64()),
 )
 """Columns the agents add to ``timeseries.parquet`` (``docs/outputs.md``)."""
 
