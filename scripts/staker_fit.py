@@ -93,9 +93,15 @@ def main() -> None:
     ap.add_argument("--study", type=Path, action="append", default=[])
     ap.add_argument("--segments", default="0-90,90-180,0-180")
     ap.add_argument("--arms", default=None, help="comma list (default: every arm)")
+    ap.add_argument("--fit", default="0-90:B",
+                    help="SEGMENT:PERIOD the arms are ranked on: distance of the simulated "
+                         "medians from the real period's windows of the segment's length, each "
+                         "statistic divided by half the real p10-p90 band")
     a = ap.parse_args()
     segs = [tuple(float(x) for x in s.split("-")) for s in a.segments.split(",")]
-    hs = sorted({int(round(b - s)) for s, b in segs})
+    fseg, fper = a.fit.split(":")
+    fs, fb = (float(x) for x in fseg.split("-"))
+    hs = sorted({int(round(b - s)) for s, b in segs} | {int(round(fb - fs))})
     real = real_periods(a.prices, hs)
     print("| real period | window | windows | median subnet log change | share falling | "
           "sum of prices log change |")
@@ -119,6 +125,18 @@ def main() -> None:
             st = segment(res[name], s, b)
             print(f"| {name} | {s:g}-{b:g} | {st['median'][3]} | {_cell(st['median'])} | "
                   f"{_cell(st['falling'])} | {_cell(st['sum'])} |")
+    target = real[fper][int(round(fb - fs))]
+    print(f"\nFit: days {fseg} against period {fper} (distance: sqrt of the sum over the three "
+          "statistics of ((sim median - real median) / (half the real p10-p90 band))^2)\n")
+    print("| arm | distance |")
+    print("|---|---|")
+    dist = {}
+    for name in arms:
+        st = segment(res[name], fs, fb)
+        dist[name] = math.sqrt(sum(((st[k][0] - target[k][0]) / ((target[k][2] - target[k][1]) / 2))
+                                   ** 2 for k in ("median", "falling", "sum")))
+    for name in sorted(dist, key=dist.get):
+        print(f"| {name} | {dist[name]:.2f} |")
 
 
 if __name__ == "__main__":

@@ -83,8 +83,9 @@ class StakersConfig(BaseModel):
     risk_aversion: float = Field(
         1.0, ge=0, le=100, description="weight of the variance penalty sigma**2/2 (dimensionless)")
     usefulness_weight: float = Field(
-        1.0, ge=0, le=100, description="weight of the daily change of log usefulness in a "
-                                       "subnet's expected yield (dimensionless; assumed)")
+        0.3, ge=0, le=100, description="weight of the daily change of log usefulness in a "
+                                       "subnet's expected yield (dimensionless; fitted with "
+                                       "anchor_per_day, docs/validation.md)")
     outside_yield_per_year: float = Field(
         0.04, ge=-1, le=1, description="yield of USD held outside (1/year)")
     window_days: float = Field(
@@ -97,10 +98,11 @@ class StakersConfig(BaseModel):
         0.05, ge=0, le=1, description="cap of a day's net flow into or out of a subnet as a "
                                       "share of its pool TAO (fraction)")
     anchor_per_day: float = Field(
-        0.0, ge=0, le=1,
+        0.1, ge=0, le=1,
         description="share of the gap between the stakers' preferred allocation and their "
                     "actual holdings that the preference closes per day, before the day's "
-                    "yields are seen (fraction): 0 keeps the first day's preferences for ever "
+                    "yields are seen (fraction; fitted to the price bleed of Jun - Oct 2025, "
+                    "docs/validation.md): 0 keeps the first day's preferences for ever "
                     "(stakers rebalance toward fixed value weights, buying what falls), 1 makes "
                     "them respond only to the day's change of expected yield")
 

@@ -74,11 +74,12 @@ class ValidatorsConfig(BaseModel):
         description="logit temperature on expected dividend yield (per day): a yield "
                     "difference of this much changes a weight by e (assumed)")
     move_anchor_per_day: float = Field(
-        0.0, ge=0, le=1,
+        1.0, ge=0, le=1,
         description="share of the gap between the validators' preferred allocation and their "
                     "actual own stake that the preference closes per day (fraction; as "
-                    "stakers.anchor_per_day): 0 keeps the first day's preferences, 1 makes them "
-                    "respond only to the day's change of expected yield")
+                    "stakers.anchor_per_day; fitted with it, docs/validation.md): 0 keeps the "
+                    "first day's preferences, 1 makes them respond only to the day's change of "
+                    "expected yield")
     move_window_days: float = Field(
         7.0, ge=1, le=365, description="EMA window of the yield estimates (days; assumed)")
     yield_cap_per_day: float = Field(
