@@ -156,6 +156,33 @@ def paired(res: dict, ref: str, arms: list[str], day: float) -> str:
     return "\n".join(out)
 
 
+def ratios(res: dict, ref: str, arms: list[str], day: float) -> str:
+    """Markdown: per arm, the top decile retained at ``day`` and the per-run ratios arm / ref
+    (common random numbers: run i of every arm saw the same draws) of the top decile retained,
+    teams active and TAO/USD (median [p10-p90] over runs), subnets abandoned by ``day``."""
+    def at(a: str, col: str) -> np.ndarray:
+        d = np.array(res[a]["day"])
+        x = np.array(res[a][col], dtype=float)
+        i = int(np.argmin(np.abs(d - day)))
+        return x[: i + 1].sum(axis=0) if col == "subnets_abandoned" else x[i]
+
+    def q(v: np.ndarray, f: str = "{:.2f}") -> str:
+        m, lo, hi = np.nanpercentile(v, [50, 10, 90])
+        return f"{f.format(m)} [{f.format(lo)}-{f.format(hi)}]"
+
+    out = [f"| arm | top-decile retained, day {day:g} | / {ref} | teams active / {ref} | "
+           f"TAO/USD / {ref} | subnets abandoned by day {day:g} |", "|---|---|---|---|---|---|"]
+    for a in arms:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cells = [q(at(a, "retained_top_decile")),
+                     q(at(a, "retained_top_decile") / at(ref, "retained_top_decile")),
+                     q(at(a, "teams_active") / at(ref, "teams_active")),
+                     q(at(a, "tao_usd") / at(ref, "tao_usd"), "{:.3f}"),
+                     q(at(a, "subnets_abandoned"), "{:.0f}")]
+        out.append(f"| {a} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("arms", nargs="+")
@@ -170,8 +197,14 @@ def main() -> None:
                     help="print tables for these days (comma list) of the ARMS (names) in --out")
     ap.add_argument("--paired", type=str, default=None,
                     help="REF,DAY: print paired differences of the ARMS against arm REF")
+    ap.add_argument("--ratio", type=str, default=None,
+                    help="REF,DAY: print per-run ratios of the ARMS to arm REF (threshold table)")
     a = ap.parse_args()
     res = json.loads(a.out.read_text()) if a.out.exists() else {}
+    if a.ratio:
+        ref, day = a.ratio.split(",")
+        print(ratios(res, ref, a.arms, float(day)))
+        return
     if a.summarize or a.paired:
         if a.summarize:
             print(summarize(res, a.arms, [float(x) for x in a.summarize.split(",")]))
