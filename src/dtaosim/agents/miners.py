@@ -1121,20 +1121,27 @@ def _collect_income(uid_team: NDArray[np.int32], earned: NDArray[np.int64],
 def _debit(uid_team: NDArray[np.int32], stake: NDArray[np.int64],
            sold: NDArray[np.int64]) -> None:  # pragma: no cover - compiled
     """Take ``sold[r, team]`` from the team's UIDs, pro rata to their stakes (floored, never
-    below 0)."""
+    below 0). One scan of the metagraph collects the sellers' UIDs; the second pass visits
+    only those."""
     runs, subnets, n = uid_team.shape
     tot = np.zeros(sold.shape)
+    hit = np.empty(runs * subnets * n, np.int64)
+    m = 0
     for r in range(runs):
         for k in range(subnets):
             for u in range(n):
                 t = uid_team[r, k, u]
                 if t >= 0 and sold[r, t] > 0:
                     tot[r, t] += stake[r, k, u]
-    for r in range(runs):
-        for k in range(subnets):
-            for u in range(n):
-                t = uid_team[r, k, u]
-                if t >= 0 and sold[r, t] > 0 and tot[r, t] > 0:
-                    s = stake[r, k, u]
-                    dec = np.int64(np.floor(sold[r, t] * (s / tot[r, t])))
-                    stake[r, k, u] = s - min(s, dec)
+                    hit[m] = (r * subnets + k) * n + u
+                    m += 1
+    for i in range(m):
+        j = hit[i]
+        u = j % n
+        k = (j // n) % subnets
+        r = j // (n * subnets)
+        t = uid_team[r, k, u]
+        if tot[r, t] > 0:
+            s = stake[r, k, u]
+            dec = np.int64(np.floor(sold[r, t] * (s / tot[r, t])))
+            stake[r, k, u] = s - min(s, dec)
