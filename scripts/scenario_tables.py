@@ -54,7 +54,7 @@ def summarise(d: Path) -> dict[str, object]:
     fate = con.sql(f"""select skill_tier, coalesce(exit_reason, 'kept') fate, count(*) n
                        from {teams} where skill_tier != 'entrant' group by all""").fetchnumpy()
     per_run = con.sql(f"""select run, skill_tier,
-                                 avg((exit_reason = 'outside_option')::int) outside,
+                                 avg(coalesce(exit_reason = 'outside_option', false)::int) outside,
                                  avg(outside_option_usd_day) outside_usd
                           from {teams} where skill_tier != 'entrant'
                           group by all order by all""").fetchnumpy()

@@ -42,6 +42,7 @@ def _spread(stake: NDArray[np.int64], permit: NDArray[np.bool_],
             delta: NDArray[np.int64]) -> None:  # pragma: no cover - compiled
     runs, subnets, n = permit.shape
     part = np.empty(n, np.int64)
+    held = np.empty(n, np.int64)  # the permit holders' UIDs of the subnet, ascending
     for r in range(runs):
         for k in range(subnets):
             d = delta[r, k]
@@ -49,8 +50,11 @@ def _spread(stake: NDArray[np.int64], permit: NDArray[np.bool_],
                 continue
             t = 0
             big = -1
+            m = 0
             for u in range(n):
                 if permit[r, k, u]:
+                    held[m] = u
+                    m += 1
                     t += stake[r, k, u]
                     if big < 0 or stake[r, k, u] > stake[r, k, big]:
                         big = u
@@ -59,16 +63,19 @@ def _spread(stake: NDArray[np.int64], permit: NDArray[np.bool_],
             if d < -t:
                 d = -t
             acc = 0
-            for u in range(n):
-                h = stake[r, k, u] if permit[r, k, u] else 0
-                p = np.int64(np.floor(h / t * d))  # float: h x d can overflow int64
-                part[u] = p
+            jbig = 0
+            for j in range(m):  # UIDs without a permit hold 0 here: their part is 0
+                u = held[j]
+                p = np.int64(np.floor(stake[r, k, u] / t * d))  # float: h x d can overflow
+                part[j] = p
                 acc += p
-            part[big] += d - acc
-            for u in range(n):  # non-permit UIDs count as holding 0: their part is 0
-                if permit[r, k, u]:
-                    p = part[u]
-                    stake[r, k, u] += p if p > -stake[r, k, u] else -stake[r, k, u]
+                if u == big:
+                    jbig = j
+            part[jbig] += d - acc
+            for j in range(m):
+                u = held[j]
+                p = part[j]
+                stake[r, k, u] += p if p > -stake[r, k, u] else -stake[r, k, u]
 
 
 def sell_from_holder(state: ChainState, mech: Mechanism, alpha: NDArray[np.int64],
