@@ -19,7 +19,29 @@ from dtaosim.chain.presets import Mechanism
 from dtaosim.state.chain_state import SI, ChainState
 from dtaosim.state.neurons import NI, NeuronState
 
-__all__ = ["sell_from_holder", "spread_over_validators"]
+__all__ = ["anchor_preferences", "sell_from_holder", "spread_over_validators"]
+
+
+def anchor_preferences(c: NDArray[np.float64], held: NDArray[np.float64] | np.ndarray,
+                       y: NDArray[np.float64], temperature: float, rho: float) -> None:
+    """Move logit intercepts ``c`` toward the values that make the present holdings the target.
+
+    ``c += rho * (log(max(held, 1)) - y / temperature - c)``, in place: at ``rho = 1`` the
+    target equals the holdings (only a later change of ``y`` moves it), at ``rho = 0`` the
+    preferences stay where they were (rules C9 and C17 of ``docs/assumptions.md``).
+
+    Parameters
+    ----------
+    c : ndarray of float64
+        Intercepts (modified in place).
+    held : ndarray
+        Present holdings, same shape (RAO of TAO value).
+    y : ndarray of float64
+        Expected yields the intercepts were paired with (per day).
+    temperature, rho
+        Logit temperature (per day) and the share of the gap closed.
+    """
+    c += rho * (np.log(np.maximum(held, 1.0)) - y / temperature - c)
 
 
 def spread_over_validators(nrn: NeuronState, delta: NDArray[np.int64]) -> None:

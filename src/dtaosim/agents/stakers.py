@@ -49,7 +49,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from dtaosim.agents.stake import spread_over_validators
+from dtaosim.agents.stake import anchor_preferences, spread_over_validators
 from dtaosim.chain.pools import buy_batch, move_root_stake, sell_batch
 from dtaosim.chain.presets import Mechanism
 from dtaosim.state.chain_state import GI, SI, ChainState
@@ -203,12 +203,10 @@ class StakersState:
         t = cfg.temperature
         rho = cfg.anchor_per_day
         if self.started and rho > 0.0:  # preferences adopt part of the present holdings
-            self.c_sub += rho * (np.log(np.maximum(h_sub, 1.0)) - self.y_sub / t - self.c_sub)
-            self.c_root += rho * (np.log(np.maximum(h_root, 1.0)) - self.y_root / t
-                                  - self.c_root)
-            self.c_out += rho * (np.log(np.maximum(h_out, 1.0)) - self.y_out / t - self.c_out)
-            self.c_root_cons += rho * (np.log(np.maximum(h_root, 1.0)) - self.y_root / t
-                                       - self.c_root_cons)
+            anchor_preferences(self.c_sub, h_sub, self.y_sub, t, rho)
+            anchor_preferences(self.c_root, h_root, self.y_root, t, rho)
+            anchor_preferences(self.c_out, h_out, self.y_out, t, rho)
+            anchor_preferences(self.c_root_cons, h_root, self.y_root, t, rho)
         if not self.started:
             self.y_sub[:], self.y_root[:], self.y_out[:] = ys, yr, yo
         else:

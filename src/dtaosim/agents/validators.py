@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
 from dtaosim.agents.scoring import ScoringConfig, draw_steepness, score_run
-from dtaosim.agents.stake import sell_from_holder, spread_over_validators
+from dtaosim.agents.stake import anchor_preferences, sell_from_holder, spread_over_validators
 from dtaosim.chain.pools import buy_batch, move_root_stake, sell_batch
 from dtaosim.chain.presets import Mechanism
 from dtaosim.state.chain_state import GI, SF, SI, ChainState
@@ -170,9 +170,8 @@ class ValidatorsState:
         t = cfg.move_temperature
         rho = cfg.move_anchor_per_day
         if self.started and rho > 0.0:  # preferences adopt part of the present holdings
-            self.c_sub += rho * (np.log(np.maximum(h_sub, 1.0)) - self.y_sub / t - self.c_sub)
-            self.c_root += rho * (np.log(np.maximum(h_root, 1.0)) - self.y_root / t
-                                  - self.c_root)
+            anchor_preferences(self.c_sub, h_sub, self.y_sub, t, rho)
+            anchor_preferences(self.c_root, h_root, self.y_root, t, rho)
         if not self.started:
             self.y_sub[:], self.y_root[:] = ys, yr
         else:
