@@ -136,6 +136,15 @@ def summarize(res: dict, arms: list[str], days: list[float]) -> str:
     return "\n".join(out)
 
 
+def _at(res: dict, arm: str, col: str, day: float) -> np.ndarray:
+    """Per-run values of ``col`` at the record nearest ``day`` (``subnets_abandoned``, a count
+    per record interval, summed up to it)."""
+    d = np.array(res[arm]["day"])
+    x = np.array(res[arm][col], dtype=float)
+    i = int(np.argmin(np.abs(d - day)))
+    return x[: i + 1].sum(axis=0) if col == "subnets_abandoned" else x[i]
+
+
 def paired(res: dict, ref: str, arms: list[str], day: float) -> str:
     """Markdown: per-run paired differences (arm - ref) at ``day``: mean and 90% interval of
     the mean (t, runs - 1 d.o.f. approximated by 1.9 x s.e.)."""
@@ -144,10 +153,7 @@ def paired(res: dict, ref: str, arms: list[str], day: float) -> str:
     for a in arms:
         cells = []
         for col, _, f in SUMMARY:
-            da, dr = np.array(res[a]["day"]), np.array(res[ref]["day"])
-            xa = np.array(res[a][col], dtype=float)[int(np.argmin(np.abs(da - day)))]
-            xr = np.array(res[ref][col], dtype=float)[int(np.argmin(np.abs(dr - day)))]
-            d = xa - xr
+            d = _at(res, a, col, day) - _at(res, ref, col, day)
             m = float(np.nanmean(d))
             se = float(np.nanstd(d, ddof=1) / np.sqrt(max(np.isfinite(d).sum(), 1))) \
                 if d.size > 1 else 0.0
@@ -161,10 +167,7 @@ def ratios(res: dict, ref: str, arms: list[str], day: float) -> str:
     (common random numbers: run i of every arm saw the same draws) of the top decile retained,
     teams active and TAO/USD (median [p10-p90] over runs), subnets abandoned by ``day``."""
     def at(a: str, col: str) -> np.ndarray:
-        d = np.array(res[a]["day"])
-        x = np.array(res[a][col], dtype=float)
-        i = int(np.argmin(np.abs(d - day)))
-        return x[: i + 1].sum(axis=0) if col == "subnets_abandoned" else x[i]
+        return _at(res, a, col, day)
 
     def q(v: np.ndarray, f: str = "{:.2f}") -> str:
         m, lo, hi = np.nanpercentile(v, [50, 10, 90])

@@ -16,10 +16,11 @@ from numpy.typing import NDArray
 
 from dtaosim.chain.pools import sell_batch
 from dtaosim.chain.presets import Mechanism
-from dtaosim.state.chain_state import SI, ChainState
+from dtaosim.state.chain_state import GI, SI, ChainState
 from dtaosim.state.neurons import NI, NeuronState
 
-__all__ = ["anchor_preferences", "sell_from_holder", "spread_over_validators"]
+__all__ = ["anchor_preferences", "dividend_yields", "scale_root_stakes", "sell_from_holder",
+           "spread_over_validators"]
 
 
 def anchor_preferences(c: NDArray[np.float64], held: NDArray[np.float64] | np.ndarray,
@@ -42,6 +43,47 @@ def anchor_preferences(c: NDArray[np.float64], held: NDArray[np.float64] | np.nd
         Logit temperature (per day) and the share of the gap closed.
     """
     c += rho * (np.log(np.maximum(held, 1.0)) - y / temperature - c)
+
+
+def dividend_yields(state: ChainState, paid_prev: NDArray[np.int64],
+                    root_prev: NDArray[np.int64], same: NDArray[np.bool_]
+                    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Dividend yield per day since the last call, per subnet and on root.
+
+    Subnets: the alpha paid to stakers (``CUM_STAKER_PAID``) per alpha staked
+    (``STAKE_STAKERS``); root: the root dividends of every subnet (``CUM_ROOT_DIVS``) valued at
+    the spot price, per TAO on root. Only slots whose subnet is the same as at the last call
+    (``same``) count. ``paid_prev`` and ``root_prev`` are updated in place.
+
+    Returns
+    -------
+    tuple of ndarray
+        ``(runs, subnets)`` subnet yields and ``(runs,)`` root yields (per day, unclipped).
+    """
+    ints = state.ints
+    exists = ints[:, :, SI.EXISTS] != 0
+    paid = ints[:, :, SI.CUM_STAKER_PAID]
+    divs = np.where(same, np.maximum(paid - paid_prev, 0), 0).astype(np.float64)
+    staked = ints[:, :, SI.STAKE_STAKERS].astype(np.float64)
+    div_y = np.where(staked > 0, divs / np.maximum(staked, 1.0), 0.0)
+    rd = ints[:, :, SI.CUM_ROOT_DIVS]
+    rdiv = (np.where(same & exists, np.maximum(rd - root_prev, 0), 0)
+            * state.spot_price()).sum(axis=1)
+    root = state.gints[:, GI.ROOT_STAKE].astype(np.float64)
+    root_y = np.where(root > 0, rdiv / np.maximum(root, 1.0), 0.0)
+    paid_prev[:] = paid
+    root_prev[:] = rd
+    return div_y, root_y
+
+
+def scale_root_stakes(nrn: NeuronState, root0: NDArray[np.int64],
+                      root1: NDArray[np.int64]) -> None:
+    """Scale every UID's root stake by the change of the network's root stake (``root0`` ->
+    ``root1``, ``(runs,)``; floored), after a move through
+    :func:`~dtaosim.chain.pools.move_root_stake`."""
+    ratio = np.where(root0 > 0, root1 / np.maximum(root0, 1), 1.0)
+    rs = nrn.ints[:, :, NI.ROOT_STAKE, :]
+    rs[:] = np.floor(rs * ratio[:, None, None]).astype(np.int64)
 
 
 def spread_over_validators(nrn: NeuronState, delta: NDArray[np.int64]) -> None:

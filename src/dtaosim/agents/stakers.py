@@ -49,11 +49,15 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from dtaosim.agents.stake import anchor_preferences, spread_over_validators
+from dtaosim.agents.stake import (
+    anchor_preferences,
+    dividend_yields,
+    scale_root_stakes,
+    spread_over_validators,
+)
 from dtaosim.chain.pools import buy_batch, move_root_stake, sell_batch
 from dtaosim.chain.presets import Mechanism
 from dtaosim.state.chain_state import GI, SI, ChainState
-from dtaosim.state.neurons import NI
 
 __all__ = ["StakersConfig", "StakersState"]
 
@@ -163,23 +167,11 @@ class StakersState:
                 sigma: NDArray[np.float64], dlog_use: NDArray[np.float64],
                 mu_tao: NDArray[np.float64], sigma_tao: float
                 ) -> tuple[NDArray, NDArray, NDArray]:
-        ints = state.ints
-        exists = ints[:, :, SI.EXISTS] != 0
-        same = ints[:, :, SI.REGISTERED_AT] == self.reg_at
-        paid = ints[:, :, SI.CUM_STAKER_PAID]
-        divs = np.where(same, np.maximum(paid - self.paid_prev, 0), 0).astype(np.float64)
-        staked = ints[:, :, SI.STAKE_STAKERS].astype(np.float64)
-        div_y = np.where(staked > 0, divs / np.maximum(staked, 1.0), 0.0)
+        same = state.ints[:, :, SI.REGISTERED_AT] == self.reg_at
+        div_y, root_y = dividend_yields(state, self.paid_prev, self.root_prev, same)
         y_sub = div_y + mu - 0.5 * cfg.risk_aversion * sigma**2 \
             + cfg.usefulness_weight * dlog_use
-        price = state.spot_price()
-        rd = ints[:, :, SI.CUM_ROOT_DIVS]
-        rdiv = (np.where(same & exists, np.maximum(rd - self.root_prev, 0), 0) * price).sum(axis=1)
-        root = state.gints[:, GI.ROOT_STAKE].astype(np.float64)
-        y_root = np.where(root > 0, rdiv / np.maximum(root, 1.0), 0.0) + mu_tao \
-            - 0.5 * cfg.risk_aversion * sigma_tao**2
-        self.paid_prev[:] = paid
-        self.root_prev[:] = rd
+        y_root = root_y + mu_tao - 0.5 * cfg.risk_aversion * sigma_tao**2
         y_out = np.full(state.runs, cfg.outside_yield_per_year / 365.0)
         c = cfg.yield_cap_per_day
         return np.clip(y_sub, -c, c), np.clip(y_root, -c, c), y_out
@@ -277,6 +269,4 @@ class StakersState:
         self.outside_tao -= moved
         nrn = state.neurons
         if nrn is not None and moved.any():
-            ratio = np.where(root0 > 0, state.gints[:, GI.ROOT_STAKE] / np.maximum(root0, 1), 1.0)
-            rs = nrn.ints[:, :, NI.ROOT_STAKE, :]
-            rs[:] = np.floor(rs * ratio[:, None, None]).astype(np.int64)
+            scale_root_stakes(nrn, root0, state.gints[:, GI.ROOT_STAKE])

@@ -38,7 +38,13 @@ from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
 from dtaosim.agents.scoring import ScoringConfig, draw_steepness, score_run
-from dtaosim.agents.stake import anchor_preferences, sell_from_holder, spread_over_validators
+from dtaosim.agents.stake import (
+    anchor_preferences,
+    dividend_yields,
+    scale_root_stakes,
+    sell_from_holder,
+    spread_over_validators,
+)
 from dtaosim.chain.pools import buy_batch, move_root_stake, sell_batch
 from dtaosim.chain.presets import Mechanism
 from dtaosim.state.chain_state import GI, SF, SI, ChainState
@@ -150,19 +156,12 @@ class ValidatorsState:
         reg = ints[:, :, SI.REGISTERED_AT]
         same = reg == self.mv_reg
         new = ~same & exists
-        paid = ints[:, :, SI.CUM_STAKER_PAID]
+        ys, yr = dividend_yields(state, self.mv_paid, self.mv_root, same)
         staked = ints[:, :, SI.STAKE_STAKERS].astype(np.float64)
-        divs = np.where(same, np.maximum(paid - self.mv_paid, 0), 0).astype(np.float64)
-        ys = np.where(staked > 0, divs / np.maximum(staked, 1.0), 0.0)
         price = state.spot_price()
-        rd = ints[:, :, SI.CUM_ROOT_DIVS]
-        rdiv = (np.where(same & exists, np.maximum(rd - self.mv_root, 0), 0) * price).sum(axis=1)
         root = state.gints[:, GI.ROOT_STAKE].astype(np.float64)
-        yr = np.where(root > 0, rdiv / np.maximum(root, 1.0), 0.0)
         c = cfg.yield_cap_per_day
         ys, yr = np.clip(ys, -c, c), np.clip(yr, -c, c)
-        self.mv_paid[:] = paid
-        self.mv_root[:] = rd
         a = min(1.0, 2.0 / (cfg.move_window_days + 1.0))
         o = cfg.own_share
         h_sub = np.where(exists, o * staked * price, 0.0)
@@ -226,10 +225,7 @@ class ValidatorsState:
         if nrn is not None:
             spread_over_validators(nrn, ints[:, :, SI.STAKE_STAKERS] - before)
             if (state.gints[:, GI.ROOT_STAKE] != root0).any():
-                ratio = np.where(root0 > 0, state.gints[:, GI.ROOT_STAKE]
-                                 / np.maximum(root0, 1), 1.0)
-                rs = nrn.ints[:, :, NI.ROOT_STAKE, :]
-                rs[:] = np.floor(rs * ratio[:, None, None]).astype(np.int64)
+                scale_root_stakes(nrn, root0, state.gints[:, GI.ROOT_STAKE])
 
     def sell(self, state: ChainState, mech: Mechanism, cfg: ValidatorsConfig) -> None:
         """Sell ``sell_fraction`` of the dividends paid since the last call."""
